@@ -1,0 +1,113 @@
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createVitest, type TestCase, type TestModule, type Vitest } from 'vitest/node';
+import type { SerializedError } from '@vitest/utils';
+import { targetPlugin, type Target } from './target-plugin.ts';
+import { moduleResult, unhandledMessage } from './classify.ts';
+import type { ModuleResult } from './results.ts';
+
+export interface SessionEvents {
+  moduleStart(file: string): void;
+  testStart(file: string, name: string): void;
+  testEnd(file: string, name: string): void;
+  moduleEnd(result: ModuleResult): void;
+}
+
+export interface SessionOptions {
+  root: string;
+  target: Target;
+  /** Per-check limit for a promise that never settles. */
+  testTimeoutMs: number;
+  /** Run checker files in separate processes (protects exercises from each other's faults). */
+  isolate: boolean;
+  events: SessionEvents;
+}
+
+/**
+ * A long-lived vitest instance that runs checker files on demand. Kept warm between runs,
+ * so a re-check after a save only re-transforms what changed.
+ */
+export class VitestSession {
+  private constructor(
+    private readonly vitest: Vitest,
+    private readonly unhandled: SerializedError[],
+  ) {}
+
+  static async create(options: SessionOptions): Promise<VitestSession> {
+    const unhandled: SerializedError[] = [];
+    const { events } = options;
+    const startedAt = new Map<string, number>();
+    const vitest = await createVitest(
+      'test',
+      {
+        config: false,
+        root: options.root,
+        include: ['checker/**/*.test.ts'],
+        watch: false,
+        pool: 'forks',
+        isolate: options.isolate,
+        fileParallelism: true,
+        maxWorkers: 2,
+        testTimeout: options.testTimeoutMs,
+        hookTimeout: options.testTimeoutMs,
+        teardownTimeout: 1000,
+        dangerouslyIgnoreUnhandledErrors: false,
+        printConsoleTrace: false,
+        silent: true,
+        reporters: [
+          {
+            onTestModuleStart: (module: TestModule) => {
+              startedAt.set(module.moduleId, performance.now());
+              events.moduleStart(module.moduleId);
+            },
+            onTestCaseReady: (test: TestCase) => events.testStart(test.module.moduleId, test.fullName),
+            onTestCaseResult: (test: TestCase) => events.testEnd(test.module.moduleId, test.fullName),
+            onTestModuleEnd: (module: TestModule) => {
+              const began = startedAt.get(module.moduleId) ?? performance.now();
+              events.moduleEnd(moduleResult(module, performance.now() - began));
+            },
+            onTestRunEnd: (_modules, errors) => {
+              unhandled.push(...errors);
+            },
+          },
+        ],
+      },
+      {
+        plugins: [targetPlugin(options.root, options.target)],
+        logLevel: 'silent',
+        clearScreen: false,
+        server: { watch: null },
+      },
+      { stdout: devNull(), stderr: devNull() },
+    );
+    return new VitestSession(vitest, unhandled);
+  }
+
+  /** Runs the given checker files; results arrive through the events as each file ends. */
+  async run(files: string[]): Promise<{ unhandled: { file: string | undefined; message: string }[] }> {
+    this.unhandled.length = 0;
+    const project = this.vitest.getRootProject();
+    const specifications = files.map((file) => project.createSpecification(path.resolve(file)));
+    await this.vitest.runTestSpecifications(specifications, false);
+    return {
+      unhandled: this.unhandled.map((error) => ({
+        file: typeof error['VITEST_TEST_PATH'] === 'string' ? error['VITEST_TEST_PATH'] : undefined,
+        message: unhandledMessage(error),
+      })),
+    };
+  }
+
+  /** Forgets what vitest knows of a changed file (and what imports it), so the next run reads it again. */
+  invalidate(files: string[]): void {
+    for (const file of files) this.vitest.invalidateFile(path.resolve(file));
+  }
+
+  async close(): Promise<void> {
+    await this.vitest.close();
+  }
+}
+
+/** Vitest's own console output is not ours to show: results reach the CLI as data. */
+function devNull(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
+}

@@ -1,0 +1,109 @@
+/**
+ * What checker files import (as `#checks`): the trace harness wired into vitest's
+ * lifecycle, trace assertions that explain themselves, and small helpers for
+ * randomized inputs. Learners never import this; their code only uses @opentelemetry/api.
+ */
+import { afterEach, beforeEach, onTestFinished, type TestContext } from 'vitest';
+import { traceHarness, type TraceHarness } from './harness.ts';
+import { assertTrace, TraceAssertionError } from './failure.ts';
+import type { SpanShape } from './match.ts';
+import type { SpanNode, TraceTree } from './model.ts';
+import { diagnose } from './diagnose.ts';
+
+export type { SpanShape, EventShape, LinkShape } from './match.ts';
+export type { SpanNode, TraceTree } from './model.ts';
+export type { TraceHarness } from './harness.ts';
+export { absent, present, anyNumber, anyString, oneOf, where, between } from './expect-values.ts';
+export { TraceAssertionError } from './failure.ts';
+
+/** The key under which each test's traces travel to the runner, so the CLI can draw them. */
+export const TRACES_META_KEY = 'tracecraftTraces';
+
+let hooked = false;
+
+/**
+ * Installs the harness for this checker file: spans are cleared before each test, and
+ * after each test the globals are verified and the test's traces are handed to the runner.
+ */
+export function useTracing(): TraceHarness {
+  const harness = traceHarness();
+  if (hooked) return harness;
+  hooked = true;
+  beforeEach((context: TestContext) => {
+    harness.reset();
+    onTestFinished(() => {
+      (context.task.meta as Record<string, unknown>)[TRACES_META_KEY] = harness.traces();
+    });
+  });
+  afterEach(() => {
+    const replaced = harness.verifyGlobals();
+    if (replaced) {
+      harness.restoreGlobals();
+      throw new TraceAssertionError(replaced, undefined);
+    }
+    const duplicate = harness.diagnostics().find((m) => /duplicate registration/i.test(m));
+    if (duplicate) {
+      throw new TraceAssertionError(
+        'your code tried to register its own tracer provider, and OpenTelemetry refused ("' +
+          duplicate +
+          '"). The workbook already installed one that records your spans: use trace.getTracer(name).',
+        undefined,
+      );
+    }
+  });
+  return harness;
+}
+
+/**
+ * Asserts that one of the recorded traces has a root span matching `shape`.
+ * `concept` names what the check is about; it starts the failure message.
+ */
+export function expectTrace(harness: TraceHarness | readonly TraceTree[], shape: SpanShape, concept: string): TraceTree {
+  const traces = Array.isArray(harness) ? (harness as readonly TraceTree[]) : (harness as TraceHarness).traces();
+  return assertTrace(traces, shape, concept);
+}
+
+/** Asserts that every started span was ended. */
+export function expectAllEnded(harness: TraceHarness, concept = 'spans must end'): void {
+  const open = harness.spans().filter((s) => !s.ended);
+  if (open.length > 0) {
+    const names = open.map((s) => `"${s.name}"`).join(', ');
+    throw new TraceAssertionError(
+      `${concept}: ${names} ${open.length === 1 ? 'was' : 'were'} started but never ended. Call span.end(), in a finally block so a thrown error ends it too.`,
+      undefined,
+    );
+  }
+}
+
+/** Finds recorded spans by name (all traces), in start order. */
+export function spansNamed(harness: TraceHarness, name: string | RegExp): SpanNode[] {
+  return harness.spans().filter((s) => (typeof name === 'string' ? s.name === name : name.test(s.name)));
+}
+
+/** Fails with the concept and the named mistakes found in the recorded traces. */
+export function traceFailure(harness: TraceHarness, message: string): TraceAssertionError {
+  const findings = diagnose(harness.traces());
+  return new TraceAssertionError(
+    [message, ...findings.map((f) => `hint: ${f}`)].join('\n'),
+    undefined,
+  );
+}
+
+/** Small helpers for randomized inputs: hard-coded answers must not pass. */
+export const random = {
+  int(min: number, max: number): number {
+    return min + Math.floor(Math.random() * (max - min + 1));
+  },
+  pick<T>(items: readonly T[]): T {
+    const item = items[Math.floor(Math.random() * items.length)];
+    if (item === undefined) throw new Error('random.pick needs at least one item');
+    return item;
+  },
+  word(length = 6): string {
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    return Array.from({ length }, () => letters[Math.floor(Math.random() * letters.length)]).join('');
+  },
+  id(prefix = ''): string {
+    return `${prefix}${Math.random().toString(36).slice(2, 10)}`;
+  },
+};

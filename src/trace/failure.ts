@@ -1,0 +1,52 @@
+import type { TraceTree } from './model.ts';
+import { matchTraces, type Mismatch, type SpanShape } from './match.ts';
+import { renderShape, renderTrace, sideBySide } from './render.ts';
+import { diagnose } from './diagnose.ts';
+import type { Paint } from './paint.ts';
+
+/**
+ * A check failed because the trace has the wrong shape. Named like chai's assertion error
+ * so the runner counts it as a failed check, not as a crash.
+ */
+export class TraceAssertionError extends Error {
+  override readonly name = 'AssertionError';
+  constructor(
+    message: string,
+    readonly mismatch: Mismatch | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The text of a trace mismatch: the concept, the first difference, both trees, and named mistakes. */
+export function describeMismatch(
+  concept: string,
+  traces: readonly TraceTree[],
+  shape: SpanShape,
+  mismatch: Mismatch,
+  trace: TraceTree | undefined,
+  paint?: Paint,
+): string {
+  const expected = renderShape(shape, { paint, mark: mismatch.shape });
+  const actual = trace
+    ? renderTrace(trace, { paint, mark: mismatch.spanId, barWidth: 0 }).lines
+    : ['(no spans were recorded)'];
+  const others = traces.length > 1 ? [`(${traces.length} traces were recorded; showing the closest one)`] : [];
+  const findings = diagnose(traces, mismatch);
+  return [
+    `${concept}: ${mismatch.message}`,
+    `  at ${mismatch.path.join(' › ')}`,
+    '',
+    ...sideBySide({ title: 'expected', lines: expected.lines }, { title: 'your trace', lines: actual }),
+    ...others,
+    ...(findings.length > 0 ? ['', ...findings.map((f) => `hint: ${f}`)] : []),
+  ].join('\n');
+}
+
+/** Throws a TraceAssertionError unless some trace has a root matching the shape. Returns the matching trace. */
+export function assertTrace(traces: readonly TraceTree[], shape: SpanShape, concept: string): TraceTree {
+  const result = matchTraces(traces, shape);
+  if (result.ok && result.trace) return result.trace;
+  if (result.ok) throw new TraceAssertionError(`${concept}: no trace matched`, undefined);
+  throw new TraceAssertionError(describeMismatch(concept, traces, shape, result.mismatch, result.trace), result.mismatch);
+}
