@@ -2,4 +2,5 @@
  * What exercises may import, as `#kit`: small, well-tested stand-ins for the world
  * (servers on loopback, clocks, buses) so exercise code stays about the pattern.
  */
-export {};
+export { startHttpServer, httpRequest, readBody, HTTP_MESSAGES } from './http.ts';
+export type { HttpHandler, LoopbackServer, HttpRequestOptions, HttpResponse } from './http.ts';

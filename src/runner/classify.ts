@@ -8,6 +8,7 @@ const TRACES_META_KEY = 'tracecraftTraces';
 
 /** Error names that mean "a check's expectation was not met", as opposed to "the code crashed". */
 const ASSERTION_NAMES = new Set(['AssertionError', 'TraceAssertionError']);
+/** Learner faults the harness caught during a check: the check could not finish, so its status is `error`. */
 
 export const VERDICTS = {
   timeout: (ms: number) =>
@@ -51,9 +52,10 @@ function describeTestError(error: SerializedError & { diff?: string }): string {
   const timeout = /Test timed out in (\d+)ms/.exec(message);
   if (timeout) return VERDICTS.timeout(Number(timeout[1]));
   if (ASSERTION_NAMES.has(error.name ?? '')) {
-    return error.diff ? `${message}\n${error.diff}` : message;
+    return strip(error.diff ? `${message}\n${error.diff}` : message);
   }
-  return `${error.name ?? 'Error'}: ${message}${learnerFrame(error)}`;
+  if (error.name === 'UnhandledRejectionError') return message;
+  return `${error.name ?? 'Error'}: ${strip(message)}${learnerFrame(error)}`;
 }
 
 /** The first stack frame in the learner's (or the solution's) code: where the crash happened. */
@@ -71,21 +73,27 @@ function relative(file: string): string {
 /** A checker file that could not even load: the learner's code did not compile, import or export. */
 function describeModuleError(error: SerializedError & { frame?: string; loc?: { file?: string; line?: number; column?: number } }): string {
   const message = error.message ?? String(error);
-  const missing = /does not provide an export named '([^']+)'|is not exported by|["']([^"']+)["'] is not exported/.exec(message);
-  if (missing) return `${VERDICTS.missingExport}: ${message}`;
-  const syntax = error.name === 'SyntaxError' || /Transform failed|Parse error|Unexpected token|Expected/.test(message) || error.frame !== undefined;
-  if (syntax) {
-    const where = error.loc?.file ? `${relative(error.loc.file)}:${error.loc.line ?? '?'}:${error.loc.column ?? '?'}` : '';
-    const frame = error.frame ? `\n${error.frame}` : '';
-    return `${VERDICTS.syntaxError}${where ? ` (${where})` : ''}: ${firstLine(message)}${frame}`;
+  if (error.name === 'MissingExportError' || /does not provide an export named/.test(message)) {
+    return `${VERDICTS.missingExport}: ${message}`;
+  }
+  const transform = /^Transform failed with \d+ errors?:\s*/.exec(message);
+  if (transform || error.name === 'SyntaxError' || error.frame !== undefined) {
+    // Vite's message already holds the file, line, column and a code frame; keep it, minus the preamble.
+    const body = strip(message.slice(transform?.[0].length ?? 0)).trimEnd();
+    const where = error.loc?.file ? ` (${relative(error.loc.file)}:${error.loc.line ?? '?'}:${error.loc.column ?? '?'})` : '';
+    const frame = error.frame && !body.includes(strip(error.frame).trim()) ? `\n${strip(error.frame)}` : '';
+    return `${VERDICTS.syntaxError}${where}:\n${body}${frame}`;
   }
   const exit = /process\.exit (?:unexpectedly )?called with "?([^"\s]*)"?/.exec(message);
   if (exit) return VERDICTS.processExit(exit[1] ?? '');
   return `${VERDICTS.importError}: ${error.name ?? 'Error'}: ${message}${learnerFrame(error)}`;
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+export function strip(text: string): string {
+  return text.replace(ANSI, '');
 }
 
 export function unhandledMessage(error: SerializedError): string {

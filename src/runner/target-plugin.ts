@@ -1,7 +1,18 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
+import { guardExports } from './export-guard.ts';
 
 export type Target = 'exercises' | 'solutions';
+
+/** The workbook's own folder (two levels above this module, from src/ or from dist/). */
+export const ENGINE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Engine modules that checker files and exercises import by name, wherever the workbook root is. */
+const ENGINE_IMPORTS: Record<string, string> = {
+  '#checks': path.join(ENGINE_ROOT, 'src', 'trace', 'checks.ts'),
+  '#kit': path.join(ENGINE_ROOT, 'src', 'kit', 'index.ts'),
+};
 
 /**
  * Resolves `#target/<track>/<exercise>/<file>` to the learner's exercises/ or to solutions/.
@@ -10,12 +21,18 @@ export type Target = 'exercises' | 'solutions';
  */
 export function targetPlugin(root: string, target: Target): Plugin {
   const base = path.join(root, target);
+  const checkerDir = path.join(root, 'checker') + path.sep;
   return {
     name: 'tracecraft-target',
     enforce: 'pre',
     resolveId(source) {
-      if (!source.startsWith('#target/')) return null;
-      return path.join(base, source.slice('#target/'.length));
+      if (source.startsWith('#target/')) return path.join(base, source.slice('#target/'.length));
+      return ENGINE_IMPORTS[source] ?? null;
+    },
+    transform(code, id) {
+      if (!id.startsWith(checkerDir) || !id.endsWith('.test.ts')) return null;
+      const guarded = guardExports(code, target);
+      return guarded === undefined ? null : { code: guarded, map: null };
     },
   };
 }

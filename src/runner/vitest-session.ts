@@ -8,6 +8,7 @@ import type { ModuleResult } from './results.ts';
 
 export interface SessionEvents {
   moduleStart(file: string): void;
+  moduleCollected(file: string): void;
   testStart(file: string, name: string): void;
   testEnd(file: string, name: string): void;
   moduleEnd(result: ModuleResult): void;
@@ -60,6 +61,7 @@ export class VitestSession {
               startedAt.set(module.moduleId, performance.now());
               events.moduleStart(module.moduleId);
             },
+            onTestModuleCollected: (module: TestModule) => events.moduleCollected(module.moduleId),
             onTestCaseReady: (test: TestCase) => events.testStart(test.module.moduleId, test.fullName),
             onTestCaseResult: (test: TestCase) => events.testEnd(test.module.moduleId, test.fullName),
             onTestModuleEnd: (module: TestModule) => {

@@ -35,7 +35,20 @@ export function useTracing(): TraceHarness {
       (context.task.meta as Record<string, unknown>)[TRACES_META_KEY] = harness.traces();
     });
   });
-  afterEach(() => {
+  const unhandled: unknown[] = [];
+  process.on('unhandledRejection', (reason) => unhandled.push(reason));
+  afterEach(async () => {
+    // Give a rejection that nobody awaited the turn it needs to be reported, then blame this check.
+    await new Promise((resolve) => setImmediate(resolve));
+    const lost = unhandled.splice(0);
+    if (lost.length > 0) {
+      const reason = lost[0];
+      const detail = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+      throw new UnhandledRejectionError(
+        `your code left a rejected promise that nobody awaited or caught (${detail}). ` +
+          'Await every promise you start, or attach a .catch() where it is really meant to run in the background.',
+      );
+    }
     const replaced = harness.verifyGlobals();
     if (replaced) {
       harness.restoreGlobals();
@@ -86,6 +99,31 @@ export function traceFailure(harness: TraceHarness, message: string): TraceAsser
   return new TraceAssertionError(
     [message, ...findings.map((f) => `hint: ${f}`)].join('\n'),
     undefined,
+  );
+}
+
+/** The learner's code rejected a promise nobody handled during a check. */
+export class UnhandledRejectionError extends Error {
+  override readonly name = 'UnhandledRejectionError';
+}
+
+/** A name the checker imports is not exported by the learner's module. */
+export class MissingExportError extends Error {
+  override readonly name = 'MissingExportError';
+}
+
+/**
+ * Called (by the runner's rewrite of each checker file) with the names a checker imports from
+ * the learner's module, before any check runs.
+ */
+export function requireExports(module: Record<string, unknown>, names: readonly string[], file: string): void {
+  const missing = names.filter((name) => module[name] === undefined);
+  if (missing.length === 0) return;
+  const list = missing.map((n) => `"${n}"`).join(', ');
+  const exported = Object.keys(module).filter((k) => k !== 'default');
+  throw new MissingExportError(
+    `${file} does not export ${list}. The checks need ${missing.length === 1 ? 'it' : 'them'} exported with exactly ${missing.length === 1 ? 'that name' : 'those names'}` +
+      (exported.length > 0 ? ` (it exports: ${exported.join(', ')}).` : ' (it exports nothing).'),
   );
 }
 

@@ -1,5 +1,24 @@
+import type { AttributeValue } from '@opentelemetry/api';
 import type { SpanNode, TraceTree } from './model.ts';
-import type { Mismatch } from './match.ts';
+import { nameMatches, type Mismatch } from './match.ts';
+
+/** What a tutor says about each mistake, in one place. */
+export const DIAGNOSES = {
+  neverEnded: (name: string) =>
+    `span "${name}" was started but never ended: call span.end(), in a finally block so errors end it too.`,
+  ownTrace: (name: string, parent: string) =>
+    `span "${name}" is the root of a trace of its own: it was started outside the active context of "${parent}" ` +
+    `(context lost across a callback, a timer or an emitter?). Start it inside the parent's context: startActiveSpan, or context.with / context.bind.`,
+  noParent: (name: string, parent: string) => `span "${name}" has no parent: it was started outside the active context of "${parent}".`,
+  wrongParent: (name: string, actual: string, expected: string) =>
+    `span "${name}" is a child of "${actual}", but it belongs under "${expected}": start it while "${expected}" is the active span.`,
+  rawValueInName: (name: string, what: string) =>
+    `span name "${name}" contains ${what}: span names must be low-cardinality (a route like /orders/:id, not the id itself).`,
+  attributeElsewhere: (key: string, holder: string, expected: string) =>
+    `attribute ${key} is set on span "${holder}", not on "${expected}": set it on the span that describes that operation.`,
+  serverError4xx: (name: string, status: number) =>
+    `SERVER span "${name}" answered ${status} and is marked ERROR: a 4xx is the client's mistake, so a server span leaves its status unset.`,
+} as const;
 
 /**
  * The tracing mistakes a tutor would point at by name. Each finding is one sentence
@@ -7,58 +26,74 @@ import type { Mismatch } from './match.ts';
  */
 export function diagnose(traces: readonly TraceTree[], mismatch?: Mismatch): string[] {
   const spans = traces.flatMap((t) => t.spans);
-  const findings: string[] = [];
-  for (const span of spans.filter((s) => !s.ended)) {
-    findings.push(`span "${span.name}" was started but never ended: call span.end(), in a finally block so errors end it too.`);
-  }
-  if (mismatch) findings.push(...explainMismatch(traces, spans, mismatch));
-  for (const span of spans) {
-    const raw = rawValueInName(span.name);
-    if (raw) findings.push(`span name "${span.name}" contains ${raw}: span names must be low-cardinality (a route like /orders/:id, not the id itself).`);
-    const status = span.attributes['http.response.status_code'];
-    if (span.kind === 'server' && span.status === 'error' && typeof status === 'number' && status >= 400 && status < 500) {
-      findings.push(`SERVER span "${span.name}" answered ${status} and is marked ERROR: a 4xx is the client's mistake, so a server span leaves its status unset.`);
-    }
-  }
+  const findings = [
+    ...spans.filter((s) => !s.ended).map((s) => DIAGNOSES.neverEnded(s.name)),
+    ...(mismatch ? [...misplacedSpans(traces, spans, mismatch), ...attributeElsewhere(traces, mismatch)] : []),
+    ...spans.flatMap(rawValueFinding),
+    ...spans.flatMap(serverErrorFinding),
+  ];
   return [...new Set(findings)];
 }
 
-function explainMismatch(traces: readonly TraceTree[], spans: SpanNode[], mismatch: Mismatch): string[] {
-  const findings: string[] = [];
+/** A missing child that exists elsewhere: a root of its own (context lost) or under another parent. */
+function misplacedSpans(traces: readonly TraceTree[], spans: readonly SpanNode[], mismatch: Mismatch): string[] {
   const wanted = mismatch.path.at(-1);
   const parentName = mismatch.path.at(-2);
-  if (mismatch.spanId === undefined && wanted !== undefined && parentName !== undefined) {
-    const elsewhere = spans.filter((s) => s.name === wanted);
-    for (const span of elsewhere) {
+  if (mismatch.spanId !== undefined || wanted === undefined || parentName === undefined) return [];
+  return spans
+    .filter((s) => nameMatches(mismatch.shape.name, s.name))
+    .flatMap((span): string[] => {
       const parent = spans.find((s) => s.spanId === span.parentSpanId);
-      if (span.parentSpanId === undefined || !parent) {
-        const ownTrace = traces.find((t) => t.traceId === span.traceId);
-        const separate = ownTrace && ownTrace.roots.includes(span) && ownTrace.spans.every((s) => s.name !== parentName);
-        findings.push(
-          separate
-            ? `span "${wanted}" is the root of a trace of its own: it was started outside the active context of "${parentName}" (context lost across a callback, a timer or an emitter?). Start it inside the parent's context: startActiveSpan, or context.with / context.bind.`
-            : `span "${wanted}" has no parent: it was started outside the active context of "${parentName}".`,
-        );
-      } else if (parent.name !== parentName) {
-        findings.push(`span "${wanted}" is a child of "${parent.name}", but it belongs under "${parentName}": start it while "${parentName}" is the active span.`);
+      if (!parent) {
+        const own = traces.find((t) => t.traceId === span.traceId);
+        const separate = own !== undefined && own.spans.every((s) => s.name !== parentName);
+        return [separate ? DIAGNOSES.ownTrace(span.name, parentName) : DIAGNOSES.noParent(span.name, parentName)];
       }
-    }
-  }
-  const attribute = /^attribute (\S+) is missing/.exec(mismatch.message)?.[1];
-  if (attribute) {
-    const holders = spans.filter((s) => s.spanId !== mismatch.spanId && s.attributes[attribute] !== undefined);
-    for (const holder of holders.slice(0, 2)) {
-      findings.push(`attribute ${attribute} is set on span "${holder.name}", not on "${mismatch.path.at(-1) ?? ''}": set it on the span that describes that operation.`);
-    }
-  }
-  return findings;
+      return parent.name === parentName ? [] : [DIAGNOSES.wrongParent(span.name, parent.name, parentName)];
+    });
+}
+
+/** A required attribute is missing, but another span of the same trace carries it. */
+function attributeElsewhere(traces: readonly TraceTree[], mismatch: Mismatch): string[] {
+  const key = /^attribute (\S+) is missing/.exec(mismatch.message)?.[1];
+  const trace = traces.find((t) => t.spans.some((s) => s.spanId === mismatch.spanId));
+  const target = trace?.spans.find((s) => s.spanId === mismatch.spanId);
+  if (!key || !trace || !target) return [];
+  return trace.spans
+    .filter((s) => s !== target && s.name !== target.name && s.attributes[key] !== undefined)
+    .slice(0, 2)
+    .map((holder) => DIAGNOSES.attributeElsewhere(key, holder.name, target.name));
 }
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
-function rawValueInName(name: string): string | undefined {
-  if (/https?:\/\//.test(name)) return 'a full URL';
-  if (UUID.test(name)) return 'a UUID';
-  if (/(^|[\s/=:-])\d{2,}($|[\s/?&])/.test(name)) return 'a raw id';
-  return undefined;
+/** Raw values that make a span name high-cardinality, and how to name them. Routes like /orders/:id pass. */
+const RAW_VALUES: readonly (readonly [RegExp, string])[] = [
+  [/https?:\/\//i, 'a full URL'],
+  [/\?[^\s=?]+=/, 'a query string'],
+  [UUID, 'a UUID'],
+  [/\b(?=[0-9a-f]*\d)[0-9a-f]{16,}\b/i, 'a raw id'],
+  [/\/\d+(?=$|[/?#\s])/, 'a raw id'],
+  [/[=#:]\d+\b/, 'a raw id'],
+  [/(^|[\s_-])\d{3,}\b/, 'a raw id'],
+];
+
+export function rawValueInName(name: string): string | undefined {
+  return RAW_VALUES.find(([pattern]) => pattern.test(name))?.[1];
+}
+
+function rawValueFinding(span: SpanNode): string[] {
+  const raw = rawValueInName(span.name);
+  return raw ? [DIAGNOSES.rawValueInName(span.name, raw)] : [];
+}
+
+function statusCode(value: AttributeValue | undefined): number | undefined {
+  const code = typeof value === 'string' ? Number(value) : value;
+  return typeof code === 'number' && Number.isInteger(code) ? code : undefined;
+}
+
+function serverErrorFinding(span: SpanNode): string[] {
+  const code = statusCode(span.attributes['http.response.status_code'] ?? span.attributes['http.status_code']);
+  if (span.kind !== 'server' || span.status !== 'error' || code === undefined || code < 400 || code >= 500) return [];
+  return [DIAGNOSES.serverError4xx(span.name, code)];
 }

@@ -27,9 +27,9 @@ export function describeMismatch(
   trace: TraceTree | undefined,
   paint?: Paint,
 ): string {
-  const expected = renderShape(shape, { paint, mark: mismatch.shape });
+  const expected = renderShape(shape, { paint, mark: mismatch.shape, gutter: true });
   const actual = trace
-    ? renderTrace(trace, { paint, mark: mismatch.spanId, barWidth: 0 }).lines
+    ? renderTrace(trace, { paint, mark: mismatch.spanId, gutter: true, barWidth: 0 }).lines
     : ['(no spans were recorded)'];
   const others = traces.length > 1 ? [`(${traces.length} traces were recorded; showing the closest one)`] : [];
   const findings = diagnose(traces, mismatch);

@@ -27,6 +27,11 @@ class OpenSpanTracker implements SpanProcessor {
 /** What the OpenTelemetry API tells `diag` while the learner's code runs (duplicate registrations, mostly). */
 const diagnostics: string[] = [];
 
+/** The API logs a duplicate registration as an Error's whole stack: keep the sentence, drop the frames. */
+function record(message: string): void {
+  diagnostics.push(message.split('\n', 1)[0] ?? message);
+}
+
 export interface TraceHarness {
   readonly provider: NodeTracerProvider;
   /** Spans that ended, in the order they ended. */
@@ -35,19 +40,29 @@ export interface TraceHarness {
   openSpans(): ReadableSpan[];
   /** Every span captured since the last reset, ended or not, assembled into traces. */
   traces(): TraceTree[];
-  /** Every captured span as a node, in start order across traces. */
+  /** Every captured span as a node, in start order across traces (by wall-clock start). */
   spans(): SpanNode[];
   /** Messages the OpenTelemetry API logged through `diag` since the last reset. */
   diagnostics(): readonly string[];
   /** A tracer for the checker's own spans (a test client, a parent the learner's code should join). */
   tracer(name?: string): Tracer;
   reset(): void;
-  /** Ok when the global provider, context manager and propagator are still the harness's own. */
+  /** Undefined when the global provider, context manager and propagator are still the harness's own; otherwise what changed. */
   verifyGlobals(): string | undefined;
+  /** Puts the harness's provider, context manager and propagator back as the globals. */
   restoreGlobals(): void;
 }
 
-let installed: TraceHarness | undefined;
+/**
+ * One harness per process, kept on the global object: a checker file that is evaluated again
+ * in the same process (vitest without isolation, vi.resetModules) must find the provider that
+ * is already registered, not register a second one that the API would refuse.
+ */
+const INSTALLED = Symbol.for('tracecraft.trace-harness');
+
+function installedHarness(): TraceHarness | undefined {
+  return (globalThis as { [INSTALLED]?: TraceHarness })[INSTALLED];
+}
 
 /**
  * The one tracer provider of a checker process: an in-memory exporter behind a simple
@@ -56,7 +71,8 @@ let installed: TraceHarness | undefined;
  * InMemorySpanExporter that was shut down rejects every later export.
  */
 export function traceHarness(): TraceHarness {
-  if (installed) return installed;
+  const existing = installedHarness();
+  if (existing) return existing;
   const exporter = new InMemorySpanExporter();
   const tracker = new OpenSpanTracker();
   const provider = new NodeTracerProvider({
@@ -64,8 +80,8 @@ export function traceHarness(): TraceHarness {
   });
   diag.setLogger(
     {
-      error: (message) => diagnostics.push(message),
-      warn: (message) => diagnostics.push(message),
+      error: record,
+      warn: record,
       info: () => undefined,
       debug: () => undefined,
       verbose: () => undefined,
@@ -73,7 +89,7 @@ export function traceHarness(): TraceHarness {
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
   );
   provider.register();
-  const registeredContextManager = currentContextManager();
+  let registered = currentGlobals();
 
   const harness: TraceHarness = {
     provider,
@@ -84,7 +100,7 @@ export function traceHarness(): TraceHarness {
         ...exporter.getFinishedSpans().map((span) => ({ span, ended: true })),
         ...[...tracker.open.values()].map((span) => ({ span, ended: false })),
       ]),
-    spans: () => harness.traces().flatMap((t) => t.spans).sort((a, b) => a.start - b.start),
+    spans: () => inStartOrder(harness.traces()),
     diagnostics: () => diagnostics,
     tracer: (name = 'tracecraft-checker') => provider.getTracer(name),
     reset: () => {
@@ -96,7 +112,9 @@ export function traceHarness(): TraceHarness {
       const global = trace.getTracerProvider() as { getDelegate?: () => unknown };
       const delegate = typeof global.getDelegate === 'function' ? global.getDelegate() : global;
       if (delegate !== provider) return GLOBALS_REPLACED;
-      if (currentContextManager() !== registeredContextManager) return CONTEXT_MANAGER_REPLACED;
+      const now = currentGlobals();
+      if (now.context !== registered.context) return CONTEXT_MANAGER_REPLACED;
+      if (now.propagation !== registered.propagation) return PROPAGATOR_REPLACED;
       return undefined;
     },
     restoreGlobals: () => {
@@ -104,17 +122,27 @@ export function traceHarness(): TraceHarness {
       context.disable();
       propagation.disable();
       provider.register();
+      // register() installs a new context manager and propagator: they are the harness's own now.
+      registered = currentGlobals();
     },
   };
-  installed = harness;
+  (globalThis as { [INSTALLED]?: TraceHarness })[INSTALLED] = harness;
   return harness;
 }
 
-/** The API keeps the registered context manager on a global; reading it is the only way to compare. */
-function currentContextManager(): unknown {
+/** Spans of every trace in wall-clock start order (a span's `start` is relative to its own trace). */
+function inStartOrder(traces: readonly TraceTree[]): SpanNode[] {
+  return traces
+    .flatMap((t) => t.spans.map((span) => ({ span, at: t.startEpochMs + span.start })))
+    .sort((a, b) => a.at - b.at)
+    .map((entry) => entry.span);
+}
+
+/** The API keeps the registered context manager and propagator on a global; reading it is the only way to compare. */
+function currentGlobals(): { context: unknown; propagation: unknown } {
   const key = Symbol.for('opentelemetry.js.api.1');
   const globals = (globalThis as Record<symbol, Record<string, unknown> | undefined>)[key];
-  return globals?.['context'];
+  return { context: globals?.['context'], propagation: globals?.['propagation'] };
 }
 
 export const GLOBALS_REPLACED =
@@ -123,3 +151,6 @@ export const GLOBALS_REPLACED =
 export const CONTEXT_MANAGER_REPLACED =
   'your code replaced the global context manager (context.setGlobalContextManager or context.disable). ' +
   'The workbook installs the AsyncLocalStorage context manager; use context.with / context.bind instead of replacing it.';
+export const PROPAGATOR_REPLACED =
+  'your code replaced the global propagator (propagation.setGlobalPropagator or propagation.disable). ' +
+  'The workbook installs the W3C trace-context propagator; use propagation.inject / propagation.extract with it.';

@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
-import { formatValue, type KindName, type SpanNode, type StatusName, type TraceTree } from './model.ts';
+import { formatValue, type KindName, type SpanEventData, type SpanLinkData, type SpanNode, type StatusName, type TraceTree } from './model.ts';
 import { describeExpected, valueMatches, type ExpectedValue } from './expect-values.ts';
+import { assignDistinct } from './assign.ts';
 
 export interface EventShape {
   name: string | RegExp;
@@ -51,232 +52,305 @@ export interface Mismatch {
   message: string;
   /** Shapes matched before the difference: the best candidate has the most. */
   matched: number;
+  /** The span that differs has the expected name: the right span with a wrong detail, not a missing or different one. */
+  sameName: boolean;
 }
 
 export type MatchResult = { ok: true; matched: number } | { ok: false; mismatch: Mismatch };
+
+/** The sentences a learner reads, in one place. */
+export const MATCH_MESSAGES = {
+  name: (actual: string, expected: string | RegExp) => `name is "${actual}", expected ${describeName(expected)}`,
+  neverEnded: (name: string) => `span "${name}" was started but never ended`,
+  kind: (actual: KindName, expected: KindName) => `kind is ${actual.toUpperCase()}, expected ${expected.toUpperCase()}`,
+  scope: (actual: string, expected: string) => `tracer name (instrumentation scope) is "${actual}", expected "${expected}"`,
+  status: (actual: StatusName, expected: StatusName) => `status is ${actual.toUpperCase()}, expected ${expected.toUpperCase()}`,
+  statusMessage: (actual: string, expected: string | RegExp) => `status message is "${actual}", expected ${describeName(expected)}`,
+  attributeMissing: (key: string, expected: ExpectedValue) => `attribute ${key} is missing (expected ${describeExpected(expected)})`,
+  attribute: (key: string, actual: Attributes[string], expected: ExpectedValue) =>
+    `attribute ${key} is ${formatValue(actual)}, expected ${describeExpected(expected)}`,
+  eventMissing: (expected: string | RegExp, names: string) => `event ${describeName(expected)} is missing (events in order: ${names})`,
+  eventTooEarly: (expected: string | RegExp, after: string, names: string) =>
+    `event ${describeName(expected)} must come after "${after}" (events in order: ${names})`,
+  eventAttribute: (name: string, difference: string) => `event "${name}": ${difference}`,
+  linkCount: (actual: number, expected: number) => `has ${actual} link(s), expected ${expected}`,
+  linkMissing: (n: number, target: string, count: number) => `link #${n}${target} is missing (the span has ${count} link(s))`,
+  linkAttribute: (n: number, target: string, difference: string) => `link #${n}${target}: ${difference}`,
+  linkTarget: (to: { traceId: string; spanId: string }) => ` to span ${to.spanId} of trace ${to.traceId}`,
+  childMissing: (expected: string | RegExp, parent: string, names: string) =>
+    `child span ${describeName(expected)} is missing under "${parent}" (children: ${names})`,
+  childCount: (expected: string | RegExp, parent: string, wanted: number, found: number) =>
+    `expected ${wanted} child spans ${describeName(expected)} under "${parent}", found ${found}`,
+  childOrder: (expected: string | RegExp, after: string, parent: string, names: string) =>
+    `child span ${describeName(expected)} must start after "${after}" under "${parent}" (children in start order: ${names})`,
+  childUnexpected: (names: string[], parent: string, expected: number, found: number) =>
+    `unexpected child ${names.length === 1 ? 'span' : 'spans'} ${names.join(', ')} under "${parent}" ` +
+    `(expected ${expected === 0 ? 'no children' : `exactly ${expected} ${expected === 1 ? 'child' : 'children'}`}, found ${found})`,
+  noSpans: (expected: string | RegExp) => `no spans were recorded (expected a root span ${describeName(expected)})`,
+  noRoot: (expected: string | RegExp, roots: string) => `no root span ${describeName(expected)} (root spans: ${roots})`,
+  notRoot: (expected: string | RegExp, name: string, parent: string) =>
+    `expected a root span ${describeName(expected)}, but "${name}" is a child of "${parent}"`,
+} as const;
+const say = MATCH_MESSAGES;
 
 export function describeName(name: string | RegExp): string {
   return typeof name === 'string' ? `"${name}"` : String(name);
 }
 
-function nameMatches(expected: string | RegExp, actual: string): boolean {
-  return typeof expected === 'string' ? expected === actual : expected.test(actual);
+/** A shape's name as a path element: the string itself, or the pattern. */
+function nameLabel(name: string | RegExp): string {
+  return typeof name === 'string' ? name : String(name);
 }
 
-function fail(path: string[], shape: SpanShape, span: SpanNode | undefined, message: string, matched: number): MatchResult {
-  return { ok: false, mismatch: { path, spanId: span?.spanId, shape, message, matched } };
+/** `search` ignores a pattern's g/y flags and lastIndex, so the same shape can be matched again and again. */
+export function nameMatches(expected: string | RegExp, actual: string): boolean {
+  return typeof expected === 'string' ? expected === actual : actual.search(expected) >= 0;
+}
+
+function quoted(names: readonly string[]): string {
+  return names.map((name) => `"${name}"`).join(', ') || 'none';
+}
+
+/** How close a failed candidate came: deeper matches first, then the right span with a wrong detail. */
+export function closeness(mismatch: Mismatch): number {
+  return mismatch.matched * 2 + (mismatch.sameName ? 1 : 0);
+}
+
+function closest(mismatches: readonly Mismatch[]): Mismatch | undefined {
+  let best: Mismatch | undefined;
+  for (const m of mismatches) if (!best || closeness(m) > closeness(best)) best = m;
+  return best;
+}
+
+/** A candidate's mismatch, counted after the siblings already matched. */
+function after(matched: number, mismatch: Mismatch): Mismatch {
+  return { ...mismatch, matched: matched + mismatch.matched };
+}
+
+function failure(path: string[], shape: SpanShape, span: SpanNode | undefined, message: string, sameName: boolean): Mismatch {
+  return { path, spanId: span?.spanId, shape, message, matched: 0, sameName };
 }
 
 function attributesDiffer(expected: Record<string, ExpectedValue>, actual: Attributes): string | undefined {
   for (const [key, want] of Object.entries(expected)) {
     const got = actual[key];
-    if (!valueMatches(want, got)) {
-      return got === undefined
-        ? `attribute ${key} is missing (expected ${describeExpected(want)})`
-        : `attribute ${key} is ${formatValue(got)}, expected ${describeExpected(want)}`;
-    }
+    if (!valueMatches(want, got)) return got === undefined ? say.attributeMissing(key, want) : say.attribute(key, got, want);
   }
   return undefined;
 }
 
-/** The span's own fields, without its children. */
+/** The span's own fields, without its name (checked first, by the caller) and its children. */
 function ownDifference(span: SpanNode, shape: SpanShape): string | undefined {
-  if (!nameMatches(shape.name, span.name)) return `name is "${span.name}", expected ${describeName(shape.name)}`;
-  if (!span.ended) return `span "${span.name}" was started but never ended`;
-  if (shape.kind && shape.kind !== span.kind) return `kind is ${span.kind.toUpperCase()}, expected ${shape.kind.toUpperCase()}`;
-  if (shape.scope !== undefined && shape.scope !== span.scope)
-    return `tracer name (instrumentation scope) is "${span.scope}", expected "${shape.scope}"`;
-  if (shape.status && shape.status !== span.status)
-    return `status is ${span.status.toUpperCase()}, expected ${shape.status.toUpperCase()}`;
-  if (shape.status && shape.statusMessage !== undefined) {
-    const message = span.statusMessage ?? '';
-    const ok = typeof shape.statusMessage === 'string' ? message === shape.statusMessage : shape.statusMessage.test(message);
-    if (!ok) return `status message is "${message}", expected ${describeName(shape.statusMessage)}`;
-  }
-  if (shape.attributes) {
-    const difference = attributesDiffer(shape.attributes, span.attributes);
-    if (difference) return difference;
-  }
-  if (shape.events) {
-    const difference = eventsDiffer(shape.events, span);
-    if (difference) return difference;
-  }
-  if (shape.linkCount !== undefined && span.links.length !== shape.linkCount)
-    return `has ${span.links.length} link(s), expected ${shape.linkCount}`;
-  if (shape.links) {
-    const difference = linksDiffer(shape.links, span);
-    if (difference) return difference;
-  }
-  return undefined;
+  if (!span.ended) return say.neverEnded(span.name);
+  if (shape.kind && shape.kind !== span.kind) return say.kind(span.kind, shape.kind);
+  if (shape.scope !== undefined && shape.scope !== span.scope) return say.scope(span.scope, shape.scope);
+  if (shape.status && shape.status !== span.status) return say.status(span.status, shape.status);
+  if (shape.status && shape.statusMessage !== undefined && !nameMatches(shape.statusMessage, span.statusMessage ?? ''))
+    return say.statusMessage(span.statusMessage ?? '', shape.statusMessage);
+  const attributes = shape.attributes && attributesDiffer(shape.attributes, span.attributes);
+  if (attributes) return attributes;
+  const events = shape.events && eventsDiffer(shape.events, span.events);
+  if (events) return events;
+  if (shape.linkCount !== undefined && span.links.length !== shape.linkCount) return say.linkCount(span.links.length, shape.linkCount);
+  return shape.links && linksDiffer(shape.links, span.links);
 }
 
-function eventsDiffer(expected: EventShape[], span: SpanNode): string | undefined {
+function eventMatches(want: EventShape, event: SpanEventData): boolean {
+  return nameMatches(want.name, event.name) && (!want.attributes || attributesDiffer(want.attributes, event.attributes) === undefined);
+}
+
+/** Expected events form an ordered subsequence of the actual ones. */
+function eventsDiffer(expected: readonly EventShape[], events: readonly SpanEventData[]): string | undefined {
+  const names = events.map((e) => e.name).join(', ') || 'none';
   let from = 0;
+  let previous: string | undefined;
   for (const want of expected) {
-    const index = span.events.findIndex((e, i) => i >= from && nameMatches(want.name, e.name));
-    if (index < 0) {
-      const names = span.events.map((e) => e.name).join(', ') || 'none';
-      return `event ${describeName(want.name)} is missing (events in order: ${names})`;
+    const index = events.findIndex((e, i) => i >= from && eventMatches(want, e));
+    if (index >= 0) {
+      from = index + 1;
+      previous = events[index]?.name;
+      continue;
     }
-    const event = span.events[index];
-    if (event && want.attributes) {
-      const difference = attributesDiffer(want.attributes, event.attributes);
-      if (difference) return `event "${event.name}": ${difference}`;
-    }
-    from = index + 1;
+    const named = events.find((e, i) => i >= from && nameMatches(want.name, e.name));
+    if (named && want.attributes) return say.eventAttribute(named.name, attributesDiffer(want.attributes, named.attributes) ?? '');
+    const earlier = events.some((e, i) => i < from && eventMatches(want, e));
+    if (earlier && previous !== undefined) return say.eventTooEarly(want.name, previous, names);
+    return say.eventMissing(want.name, names);
   }
   return undefined;
 }
 
-function linksDiffer(expected: LinkShape[], span: SpanNode): string | undefined {
-  const used = new Set<number>();
-  for (const [n, want] of expected.entries()) {
-    const index = span.links.findIndex(
-      (link, i) =>
-        !used.has(i) &&
-        (!want.to || (link.traceId === want.to.traceId && link.spanId === want.to.spanId)) &&
-        (!want.attributes || attributesDiffer(want.attributes, link.attributes) === undefined),
-    );
-    if (index < 0) {
-      const target = want.to ? ` to span ${want.to.spanId} of trace ${want.to.traceId}` : '';
-      return `link #${n + 1}${target} is missing (the span has ${span.links.length} link(s))`;
-    }
-    used.add(index);
+function linkMatches(want: LinkShape, link: SpanLinkData): boolean {
+  const target = !want.to || (link.traceId === want.to.traceId && link.spanId === want.to.spanId);
+  return target && (!want.attributes || attributesDiffer(want.attributes, link.attributes) === undefined);
+}
+
+/** Each expected link matches a different actual link. */
+function linksDiffer(expected: readonly LinkShape[], links: readonly SpanLinkData[]): string | undefined {
+  const assigned = assignDistinct(expected.length, links.length, (k, i) => {
+    const want = expected[k];
+    const link = links[i];
+    return want !== undefined && link !== undefined && linkMatches(want, link);
+  });
+  const missing = assigned.indexOf(-1);
+  const want = expected[missing];
+  if (!want) return undefined;
+  const target = want.to ? say.linkTarget(want.to) : '';
+  const sameTarget = want.to && want.attributes ? links.find((l) => linkMatches({ to: want.to }, l)) : undefined;
+  if (sameTarget && want.attributes) {
+    return say.linkAttribute(missing + 1, target, attributesDiffer(want.attributes, sameTarget.attributes) ?? '');
   }
-  return undefined;
+  return say.linkMissing(missing + 1, target, links.length);
 }
 
 /** Matches one span and its subtree against a shape. */
 export function matchSpan(span: SpanNode, shape: SpanShape, parentPath: string[] = []): MatchResult {
   const path = [...parentPath, span.name];
+  if (!nameMatches(shape.name, span.name)) {
+    return { ok: false, mismatch: failure(path, shape, span, say.name(span.name, shape.name), false) };
+  }
   const own = ownDifference(span, shape);
-  if (own) return fail(path, shape, span, own, 0);
+  if (own) return { ok: false, mismatch: failure(path, shape, span, own, true) };
   const children = matchChildren(span, shape, path);
   if (!children.ok) return { ok: false, mismatch: { ...children.mismatch, matched: children.mismatch.matched + 1 } };
   return { ok: true, matched: children.matched + 1 };
 }
 
+/** Children matched to shapes: the indexes of the children used, or the first difference. */
+type Assignment = { ok: true; matched: number; used: ReadonlySet<number> } | { ok: false; mismatch: Mismatch };
+
 function matchChildren(span: SpanNode, shape: SpanShape, path: string[]): MatchResult {
   const expected = shape.children ?? [];
-  if (shape.exact && span.children.length > expected.length) {
-    const extra = span.children.slice(expected.length).map((c) => `"${c.name}"`).join(', ');
-    return fail(path, shape, span, `has ${span.children.length} child span(s), expected exactly ${expected.length} (unexpected: ${extra})`, 0);
+  const result = shape.ordered ? matchOrdered(span.children, expected, path) : matchUnordered(span.children, expected, path);
+  if (!result.ok) return result;
+  const extras = span.children.filter((_, i) => !result.used.has(i));
+  const first = extras[0];
+  if (shape.exact && first) {
+    const message = say.childUnexpected(quotedEach(extras), span.name, expected.length, span.children.length);
+    return { ok: false, mismatch: { ...failure([...path, first.name], shape, first, message, false), matched: result.matched } };
   }
-  const best = shape.ordered ? matchOrdered(span.children, expected, path) : matchUnordered(span.children, expected, path);
-  return best;
+  return { ok: true, matched: result.matched };
 }
 
-/** Expected children must match actual children in the same start order, skipping extras. */
-function matchOrdered(actual: SpanNode[], expected: SpanShape[], path: string[]): MatchResult {
+function quotedEach(spans: readonly SpanNode[]): string[] {
+  return spans.map((s) => `"${s.name}"`);
+}
+
+/** Expected children match actual children in the same start order, skipping extras (earliest fit first). */
+function matchOrdered(actual: readonly SpanNode[], expected: readonly SpanShape[], path: string[]): Assignment {
+  const used = new Set<number>();
   let from = 0;
   let matched = 0;
   for (const want of expected) {
-    let bestFailure: Mismatch | undefined;
+    const failures: { index: number; mismatch: Mismatch }[] = [];
     let found = -1;
-    for (let i = from; i < actual.length; i++) {
+    for (let i = from; i < actual.length && found < 0; i++) {
       const child = actual[i];
       if (!child) continue;
       const result = matchSpan(child, want, path);
       if (result.ok) {
         found = i;
         matched += result.matched;
-        break;
-      }
-      if (!bestFailure || result.mismatch.matched > bestFailure.matched) bestFailure = result.mismatch;
+      } else failures.push({ index: i, mismatch: result.mismatch });
     }
-    if (found < 0) return { ok: false, mismatch: missingChild(path, want, actual, bestFailure, matched, true) };
+    if (found < 0) return { ok: false, mismatch: orderedMiss(actual, want, path, from, failures, matched) };
+    used.add(found);
     from = found + 1;
   }
-  return { ok: true, matched };
+  return { ok: true, matched, used };
 }
 
-/** Expected children each match a different actual child, in any order (backtracking over candidates). */
-function matchUnordered(actual: SpanNode[], expected: SpanShape[], path: string[]): MatchResult {
-  const used = new Set<number>();
-  let deepest: { mismatch: Mismatch; index: number } | undefined;
-  const assign = (k: number, matched: number): number | undefined => {
-    const want = expected[k];
-    if (!want) return matched;
-    let bestFailure: Mismatch | undefined;
-    for (const [i, child] of actual.entries()) {
-      if (used.has(i)) continue;
-      const result = matchSpan(child, want, path);
-      if (!result.ok) {
-        if (!bestFailure || result.mismatch.matched > bestFailure.matched) bestFailure = result.mismatch;
-        continue;
-      }
-      used.add(i);
-      const total = assign(k + 1, matched + result.matched);
-      if (total !== undefined) return total;
-      used.delete(i);
-    }
-    if (!deepest || k >= deepest.index) {
-      deepest = { index: k, mismatch: missingChild(path, want, actual, bestFailure, matched, false) };
-    }
-    return undefined;
-  };
-  const total = assign(0, 0);
-  if (total !== undefined) return { ok: true, matched: total };
-  return { ok: false, mismatch: (deepest as { mismatch: Mismatch }).mismatch };
-}
-
-function missingChild(
-  path: string[],
+function orderedMiss(
+  actual: readonly SpanNode[],
   want: SpanShape,
-  actual: SpanNode[],
-  closest: Mismatch | undefined,
+  path: string[],
+  from: number,
+  failures: readonly { index: number; mismatch: Mismatch }[],
   matched: number,
-  ordered: boolean,
 ): Mismatch {
-  const sameName = actual.filter((c) => nameMatches(want.name, c.name));
-  if (closest && sameName.length > 0) return { ...closest, matched: matched + closest.matched };
-  const names = actual.map((c) => `"${c.name}"`).join(', ') || 'none';
-  const where = ordered ? ' in this position' : '';
-  return {
-    path: [...path, typeof want.name === 'string' ? want.name : String(want.name)],
-    spanId: undefined,
-    shape: want,
-    message: `child span ${describeName(want.name)} is missing under "${path.at(-1) ?? ''}"${where} (children: ${names})`,
-    matched,
-  };
+  const named = (i: number): boolean => nameMatches(want.name, actual[i]?.name ?? '');
+  const later = closest(failures.filter((f) => named(f.index)).map((f) => f.mismatch));
+  if (later) return after(matched, later);
+  const parent = path.at(-1) ?? '';
+  const previous = actual[from - 1];
+  const earlier = actual.slice(0, from).map((child) => ({ child, result: matchSpan(child, want, path) }));
+  const misplaced = earlier.find((e) => e.result.ok);
+  if (misplaced && previous) {
+    const message = say.childOrder(want.name, previous.name, parent, quoted(actual.map((c) => c.name)));
+    return { ...failure([...path, misplaced.child.name], want, misplaced.child, message, true), matched };
+  }
+  const earlierNamed = earlier.flatMap((e) => (!e.result.ok && nameMatches(want.name, e.child.name) ? [e.result.mismatch] : []));
+  const closestEarlier = closest(earlierNamed);
+  if (closestEarlier) return after(matched, closestEarlier);
+  return missingChild(actual, want, path, matched);
+}
+
+/** Expected children each match a different actual child, in any order. */
+function matchUnordered(actual: readonly SpanNode[], expected: readonly SpanShape[], path: string[]): Assignment {
+  const results = expected.map((want) => actual.map((child) => matchSpan(child, want, path)));
+  const resultOf = (k: number, i: number): MatchResult | undefined => results[k]?.[i];
+  const assigned = assignDistinct(expected.length, actual.length, (k, i) => resultOf(k, i)?.ok === true);
+  let matched = 0;
+  assigned.forEach((i, k) => {
+    const result = resultOf(k, i);
+    if (result?.ok) matched += result.matched;
+  });
+  const used = new Set(assigned.filter((i) => i >= 0));
+  const missing = assigned.indexOf(-1);
+  const want = expected[missing];
+  if (!want) return { ok: true, matched, used };
+  const named = actual.flatMap((child, i) => {
+    const result = resultOf(missing, i);
+    return result && !result.ok && nameMatches(want.name, child.name) ? [{ free: !used.has(i), mismatch: result.mismatch }] : [];
+  });
+  const leftover = closest(named.filter((n) => n.free).map((n) => n.mismatch));
+  if (leftover) return { ok: false, mismatch: after(matched, leftover) };
+  const found = actual.filter((child) => nameMatches(want.name, child.name)).length;
+  const wanted = expected.filter((s) => nameLabel(s.name) === nameLabel(want.name)).length;
+  if (found > 0 && found < wanted) {
+    const message = say.childCount(want.name, path.at(-1) ?? '', wanted, found);
+    return { ok: false, mismatch: { ...failure([...path, nameLabel(want.name)], want, undefined, message, false), matched } };
+  }
+  const taken = closest(named.map((n) => n.mismatch));
+  if (taken) return { ok: false, mismatch: after(matched, taken) };
+  return { ok: false, mismatch: missingChild(actual, want, path, matched) };
+}
+
+function missingChild(actual: readonly SpanNode[], want: SpanShape, path: string[], matched: number): Mismatch {
+  const message = say.childMissing(want.name, path.at(-1) ?? '', quoted(actual.map((c) => c.name)));
+  return { ...failure([...path, nameLabel(want.name)], want, undefined, message, false), matched };
 }
 
 /**
- * Finds the span in the traces that best matches the shape as a root.
+ * Finds the root span, in any trace, that matches the shape.
  * Succeeds when any root span of any trace matches; otherwise reports the closest candidate.
  */
 export function matchTraces(traces: readonly TraceTree[], shape: SpanShape): MatchResult & { trace?: TraceTree } {
-  let best: { mismatch: Mismatch; trace: TraceTree; root: SpanNode } | undefined;
+  let best: { mismatch: Mismatch; trace: TraceTree } | undefined;
   for (const trace of traces) {
     for (const root of trace.roots) {
       const result = matchSpan(root, shape);
       if (result.ok) return { ...result, trace };
-      if (!best || score(result.mismatch, root, shape) > score(best.mismatch, best.root, shape)) {
-        best = { mismatch: result.mismatch, trace, root };
-      }
+      if (!best || closeness(result.mismatch) > closeness(best.mismatch)) best = { mismatch: result.mismatch, trace };
     }
   }
   if (!best) {
-    return {
-      ok: false,
-      mismatch: { path: [String(shape.name)], spanId: undefined, shape, message: `no spans were recorded (expected a root span ${describeName(shape.name)})`, matched: 0 },
-    };
+    return { ok: false, mismatch: failure([nameLabel(shape.name)], shape, undefined, say.noSpans(shape.name), false) };
   }
-  if (best.mismatch.matched === 0 && best.mismatch.path.length === 1) {
-    const roots = traces.flatMap((t) => t.roots.map((r) => `"${r.name}"`)).join(', ');
-    const named = traces.flatMap((t) => t.spans).find((s) => nameMatches(shape.name, s.name));
-    if (!named) {
-      return {
-        ok: false,
-        trace: best.trace,
-        mismatch: { ...best.mismatch, spanId: undefined, message: `no root span ${describeName(shape.name)} (root spans: ${roots})` },
-      };
-    }
-  }
-  return { ok: false, mismatch: best.mismatch, trace: best.trace };
+  if (closeness(best.mismatch) > 0) return { ok: false, mismatch: best.mismatch, trace: best.trace };
+  return noRootNamed(traces, shape, best.trace);
 }
 
-/** Deeper matches win; between equals, a root with the expected name is the closer candidate. */
-function score(mismatch: Mismatch, root: SpanNode, shape: SpanShape): number {
-  return mismatch.matched * 2 + (nameMatches(shape.name, root.name) ? 1 : 0);
+/** No root has the expected name: the span may exist deeper, under a parent it should not have. */
+function noRootNamed(traces: readonly TraceTree[], shape: SpanShape, closestTrace: TraceTree): MatchResult & { trace?: TraceTree } {
+  for (const trace of traces) {
+    const nested = trace.spans.find((s) => !trace.roots.includes(s) && nameMatches(shape.name, s.name));
+    const parent = nested && trace.spans.find((s) => s.spanId === nested.parentSpanId);
+    if (nested && parent) {
+      const message = say.notRoot(shape.name, nested.name, parent.name);
+      return { ok: false, trace, mismatch: failure([nested.name], shape, nested, message, true) };
+    }
+  }
+  const roots = quoted(traces.flatMap((t) => t.roots.map((r) => r.name)));
+  return { ok: false, trace: closestTrace, mismatch: failure([nameLabel(shape.name)], shape, undefined, say.noRoot(shape.name, roots), false) };
 }

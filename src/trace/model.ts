@@ -86,6 +86,6 @@ export interface RawSpan {
 
 export function formatValue(value: AttributeValue | undefined): string {
   if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return `[${value.map((v) => formatValue(v ?? undefined)).join(', ')}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => (v === null ? 'null' : formatValue(v))).join(', ')}]`;
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { formatValue, type SpanNode, type TraceTree } from './model.ts';
 import { describeExpected, type ExpectedValue } from './expect-values.ts';
-import { describeName, type SpanShape } from './match.ts';
+import { describeName, type LinkShape, type SpanShape } from './match.ts';
 import { padEnd, plain, visibleLength, type Paint } from './paint.ts';
 
 export interface RenderOptions {
@@ -10,8 +10,10 @@ export interface RenderOptions {
   details?: boolean;
   /** Width of the time bar in characters; 0 hides it. Default 24. */
   barWidth?: number;
-  /** Span id of a line to mark as the first difference. */
+  /** Span id of a line to mark (✗) as the first difference. */
   mark?: string | undefined;
+  /** Keep a two-column gutter for the mark on every line, so a marked and an unmarked tree line up. Default: when `mark` is set. */
+  gutter?: boolean;
 }
 
 export interface Rendered {
@@ -21,7 +23,19 @@ export interface Rendered {
 }
 
 const MARK = '✗';
+const NEVER_ENDED = '⚠ never ended';
+const PARENT_NOT_RECORDED = '(parent not recorded)';
 
+/** The gutter before a line: the mark, blanks of the same width, or nothing when nothing is marked. */
+function gutter(marking: boolean, marked: boolean, p: Paint): string {
+  if (!marking) return '';
+  return marked ? p.red(`${MARK} `) : '  ';
+}
+
+/**
+ * Walks a forest, drawing each node with its branch prefix (├─ └─) and the prefix its
+ * detail lines take (│ continues the branch down to the node's children).
+ */
 function tree<T>(
   roots: readonly T[],
   childrenOf: (node: T) => readonly T[],
@@ -48,22 +62,26 @@ function formatAttributes(attributes: Attributes): string {
     .join(' ');
 }
 
-function duration(ms: number): string {
+export function formatDuration(ms: number): string {
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
   if (ms < 100) return `${ms.toFixed(1)} ms`;
   return `${ms.toFixed(0)} ms`;
 }
 
-function timeBar(span: SpanNode, total: number, width: number): string {
+/**
+ * The span's place in the trace, `width` columns for the trace's whole duration: █ while it
+ * ran, ░ from its start to the end of the trace when it never ended.
+ */
+export function timeBar(span: Pick<SpanNode, 'start' | 'end'>, total: number, width: number): string {
   if (width <= 0) return '';
   const scale = total > 0 ? width / total : 0;
-  const from = Math.min(width - 1, Math.floor(span.start * scale));
-  const to = span.end === undefined ? width : Math.max(from + 1, Math.ceil(span.end * scale));
+  const from = Math.max(0, Math.min(width - 1, Math.floor(span.start * scale)));
+  const to = span.end === undefined ? width : Math.min(width, Math.max(from + 1, Math.ceil(span.end * scale)));
   const fill = span.end === undefined ? '░' : '█';
-  return '│' + ' '.repeat(from) + fill.repeat(Math.min(width, to) - from) + ' '.repeat(Math.max(0, width - to)) + '│';
+  return '│' + ' '.repeat(from) + fill.repeat(to - from) + ' '.repeat(width - to) + '│';
 }
 
-function spanLabel(span: SpanNode, p: Paint): string {
+function spanLabel(span: SpanNode, orphan: boolean, p: Paint): string {
   const kind = span.kind === 'internal' ? p.dim('INTERNAL') : p.cyan(span.kind.toUpperCase());
   const status =
     span.status === 'error'
@@ -71,40 +89,50 @@ function spanLabel(span: SpanNode, p: Paint): string {
       : span.status === 'ok'
         ? p.green(' OK')
         : '';
-  const open = span.ended ? '' : p.yellow(' ⚠ never ended');
-  return `${p.bold(span.name)}  ${kind}${status}${open}`;
+  const open = span.ended ? '' : p.yellow(` ${NEVER_ENDED}`);
+  const parent = orphan ? p.dim(` ${PARENT_NOT_RECORDED}`) : '';
+  return `${p.bold(span.name)}  ${kind}${status}${open}${parent}`;
 }
 
-/** Draws a trace as an indented tree with a time bar per span (a waterfall). */
+function spanDetails(span: SpanNode, detail: string, p: Paint): string[] {
+  const lines: string[] = [];
+  const attributes = formatAttributes(span.attributes);
+  if (attributes) lines.push(p.dim(`${detail}  ${attributes}`));
+  for (const event of span.events) {
+    const eventAttributes = formatAttributes(event.attributes);
+    lines.push(p.magenta(`${detail}  • ${event.name}`) + p.dim(eventAttributes ? ` ${eventAttributes}` : ''));
+  }
+  for (const link of span.links) {
+    lines.push(p.dim(`${detail}  ↗ link to trace ${link.traceId.slice(0, 8)}… span ${link.spanId}`));
+  }
+  return lines;
+}
+
+/**
+ * Draws a trace as an indented tree with a time bar per span (a waterfall). A trace with
+ * several roots (spans whose parent was not recorded) draws each root at the left margin,
+ * noting the missing parent.
+ */
 export function renderTrace(trace: TraceTree, options: RenderOptions = {}): Rendered {
   const p = options.paint ?? plain;
   const details = options.details ?? true;
   const barWidth = options.barWidth ?? 24;
+  const marking = options.gutter ?? options.mark !== undefined;
+  const roots = new Set(trace.roots);
   const heads = new Map<SpanNode, string>();
   const drawn = tree(trace.roots, (s) => s.children, (span, prefix, detail) => {
-    const marker = options.mark === span.spanId ? p.red(`${MARK} `) : '';
-    const head = `${marker}${prefix}${spanLabel(span, p)}`;
+    const orphan = roots.has(span) && span.parentSpanId !== undefined;
+    const head = `${gutter(marking, options.mark === span.spanId, p)}${prefix}${spanLabel(span, orphan, p)}`;
     heads.set(span, head);
-    const lines = [head];
-    if (details) {
-      const attributes = formatAttributes(span.attributes);
-      if (attributes) lines.push(p.dim(`${detail}  ${attributes}`));
-      for (const event of span.events) {
-        const eventAttributes = formatAttributes(event.attributes);
-        lines.push(p.magenta(`${detail}  • ${event.name}`) + p.dim(eventAttributes ? ` ${eventAttributes}` : ''));
-      }
-      for (const link of span.links) {
-        lines.push(p.dim(`${detail}  ↗ link to trace ${link.traceId.slice(0, 8)}… span ${link.spanId}`));
-      }
-    }
-    return lines;
+    const below = details ? spanDetails(span, detail, p).map((line) => gutter(marking, false, p) + line) : [];
+    return [head, ...below];
   });
-  if (barWidth > 0) {
+  if (barWidth > 0 && heads.size > 0) {
     const column = Math.max(...[...heads.values()].map(visibleLength)) + 2;
     for (const [span, text] of heads) {
       const index = drawn.lineOf.get(span);
       if (index === undefined) continue;
-      const time = span.end === undefined ? '      ?' : duration(span.end - span.start).padStart(9);
+      const time = (span.end === undefined ? '?' : formatDuration(span.end - span.start)).padStart(9);
       drawn.lines[index] = `${padEnd(text, column)}${p.dim(timeBar(span, trace.durationMs, barWidth))} ${p.dim(time)}`;
     }
   }
@@ -129,26 +157,49 @@ function formatExpectedAttributes(attributes: Record<string, ExpectedValue>): st
     .join(' ');
 }
 
+function shapeLabel(s: SpanShape, p: Paint): string {
+  const message = s.status && s.statusMessage !== undefined ? ` ${describeName(s.statusMessage)}` : '';
+  const facts = [s.kind?.toUpperCase(), s.status ? `${s.status.toUpperCase()}${message}` : undefined].filter((f) => f !== undefined);
+  const name = typeof s.name === 'string' ? s.name : describeName(s.name);
+  return `${p.bold(name)}${facts.length > 0 ? `  ${facts.join(' ')}` : ''}`;
+}
+
+function linkLine(link: LinkShape): string {
+  const target = link.to ? ` to span ${link.to.spanId}` : '';
+  const attributes = link.attributes ? ` ${formatExpectedAttributes(link.attributes)}` : '';
+  return `↗ link${target}${attributes}`;
+}
+
+function shapeDetails(s: SpanShape, detail: string, p: Paint): string[] {
+  const lines: string[] = [];
+  if (s.scope !== undefined) lines.push(p.dim(`${detail}  tracer "${s.scope}"`));
+  if (s.attributes && Object.keys(s.attributes).length > 0) lines.push(p.dim(`${detail}  ${formatExpectedAttributes(s.attributes)}`));
+  for (const event of s.events ?? []) {
+    const attributes = event.attributes ? ` ${formatExpectedAttributes(event.attributes)}` : '';
+    lines.push(p.magenta(`${detail}  • ${typeof event.name === 'string' ? event.name : String(event.name)}`) + p.dim(attributes));
+  }
+  for (const link of s.links ?? []) lines.push(p.dim(`${detail}  ${linkLine(link)}`));
+  if (s.linkCount !== undefined) lines.push(p.dim(`${detail}  ↗ exactly ${s.linkCount} link(s)`));
+  const children = s.children?.length ?? 0;
+  const notes = [
+    s.ordered && children > 1 ? 'children in this order' : '',
+    s.exact ? (children === 0 ? 'no children' : 'no other children') : '',
+  ].filter(Boolean);
+  if (notes.length > 0) lines.push(p.dim(`${detail}  (${notes.join(', ')})`));
+  return lines;
+}
+
 /** Draws an expected shape the same way, so it can stand beside the actual tree. */
-export function renderShape(shape: SpanShape, options: { paint?: Paint; mark?: SpanShape | undefined } = {}): Rendered {
+export function renderShape(
+  shape: SpanShape,
+  options: { paint?: Paint; mark?: SpanShape | undefined; gutter?: boolean } = {},
+): Rendered {
   const p = options.paint ?? plain;
-  const drawn = tree([shape], (s) => s.children ?? [], (s, prefix, detail) => {
-    const marker = options.mark === s ? p.red(`${MARK} `) : '';
-    const kind = s.kind ? `  ${s.kind.toUpperCase()}` : '';
-    const status = s.status ? `  ${s.status.toUpperCase()}` : '';
-    const head = `${marker}${prefix}${p.bold(typeof s.name === 'string' ? s.name : describeName(s.name))}${kind}${status}`;
-    const lines = [head];
-    if (s.attributes && Object.keys(s.attributes).length > 0) lines.push(p.dim(`${detail}  ${formatExpectedAttributes(s.attributes)}`));
-    for (const event of s.events ?? []) {
-      const attributes = event.attributes ? ` ${formatExpectedAttributes(event.attributes)}` : '';
-      lines.push(p.magenta(`${detail}  • ${typeof event.name === 'string' ? event.name : String(event.name)}`) + p.dim(attributes));
-    }
-    const links = s.linkCount ?? s.links?.length;
-    if (links !== undefined) lines.push(p.dim(`${detail}  ↗ ${links} link(s)`));
-    const notes = [s.ordered ? 'children in this order' : '', s.exact ? 'no other children' : ''].filter(Boolean);
-    if (notes.length > 0 && (s.children?.length ?? 0) > 0) lines.push(p.dim(`${detail}  (${notes.join(', ')})`));
-    return lines;
-  });
+  const marking = options.gutter ?? options.mark !== undefined;
+  const drawn = tree([shape], (s) => s.children ?? [], (s, prefix, detail) => [
+    `${gutter(marking, options.mark === s, p)}${prefix}${shapeLabel(s, p)}`,
+    ...shapeDetails(s, detail, p).map((line) => gutter(marking, false, p) + line),
+  ]);
   return { lines: drawn.lines, lineOf: drawn.lineOf as Map<unknown, number> };
 }
 

@@ -1,0 +1,65 @@
+import { loadCatalog } from '../catalog/index.ts';
+import { gradeOnce } from '../runner/grade.ts';
+import { CHECK_USAGE, parseCheckArgs, UsageError } from './args.ts';
+import { formatDetails, formatSummary, formatTable, overallStatus, toJson } from './report.ts';
+import { selectExercises } from './select.ts';
+import { terminalPaint } from './paint.ts';
+import { resolveFor } from './servers.ts';
+import { recordResults } from './record.ts';
+
+/** `npm run check`: grades the selected exercises once and exits 0 (all passed), 1 (a check failed) or 2 (usage). */
+export async function checkCommand(argv: readonly string[]): Promise<number> {
+  let args;
+  try {
+    args = parseCheckArgs(argv);
+  } catch (error) {
+    return usage(error);
+  }
+  if (args.help) {
+    console.log(CHECK_USAGE);
+    return 0;
+  }
+  const paint = args.json ? undefined : terminalPaint();
+  try {
+    const catalog = await loadCatalog(args.root);
+    const exercises = selectExercises(catalog, args.ids, args.tracks);
+    const servers = await resolveFor(exercises);
+    try {
+      // The reference solutions are trusted, so a bulk run of them can share one process.
+      const isolate = !(args.target === 'solutions' && exercises.length > 1);
+      const results = await gradeOnce(exercises, {
+        root: args.root,
+        target: args.target,
+        isolate,
+        skipped: servers.skipped,
+        env: servers.env,
+      });
+      if (args.target === 'exercises') await recordResults(args.root, results);
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify(toJson(results), null, 2)}\n`);
+      } else if (args.ids.length > 0) {
+        for (const result of results) {
+          const exercise = catalog.byId(result.id);
+          if (exercise) console.log(`${formatDetails(exercise, result, paint)}\n`);
+        }
+        console.log(formatSummary(results, paint));
+      } else {
+        console.log(formatTable(catalog, results, paint));
+      }
+      return overallStatus(results) === 'pass' ? 0 : 1;
+    } finally {
+      await servers.stop();
+    }
+  } catch (error) {
+    if (error instanceof UsageError) return usage(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (args.json) process.stdout.write(`${JSON.stringify({ version: 1, status: 'error', message, exercises: [], summary: { pass: 0, fail: 0, error: 0, skipped: 0 } })}\n`);
+    else console.error(`tracecraft: ${message}`);
+    return 2;
+  }
+}
+
+function usage(error: unknown): number {
+  console.error(`tracecraft: ${error instanceof Error ? error.message : String(error)}\n\n${CHECK_USAGE}`);
+  return 2;
+}

@@ -1,0 +1,48 @@
+import { select, Separator } from '@inquirer/prompts';
+import type { Catalog, Exercise } from '../catalog/index.ts';
+import type { ProgressStore } from '../progress/index.ts';
+import type { Paint } from '../trace/paint.ts';
+import { padEnd } from '../trace/paint.ts';
+import { stars } from './report.ts';
+
+const QUIT = Symbol('quit');
+
+function statusMark(status: string | undefined, p: Paint): string {
+  if (status === 'pass') return p.green('✓');
+  if (status === 'fail') return p.red('✗');
+  if (status === 'error') return p.yellow('!');
+  if (status === 'skipped') return p.dim('-');
+  return p.dim('·');
+}
+
+/** The list of tracks and exercises with their status; resolves to the chosen exercise, or undefined to quit. */
+export async function pickExercise(catalog: Catalog, progress: ProgressStore, p: Paint): Promise<Exercise | undefined> {
+  const ids = catalog.exercises.map((e) => e.id);
+  const start = progress.firstUnfinished(ids) ?? ids[0];
+  const done = catalog.exercises.filter((e) => progress.get(e.id)?.status === 'pass').length;
+  const idWidth = Math.max(...ids.map((id) => id.length)) + 2;
+  const choices: (Separator | { name: string; value: Exercise | typeof QUIT; description?: string })[] = [];
+  for (const track of catalog.tracks) {
+    const exercises = catalog.inTrack(track.id);
+    if (exercises.length === 0) continue;
+    const passed = exercises.filter((e) => progress.get(e.id)?.status === 'pass').length;
+    choices.push(new Separator(p.bold(`${track.title} (${passed}/${exercises.length})`)));
+    for (const exercise of exercises) {
+      const mark = statusMark(progress.get(exercise.id)?.status, p);
+      choices.push({
+        name: `${mark} ${padEnd(exercise.id, idWidth)}${padEnd(stars(exercise.difficulty), 5)} ${exercise.title}`,
+        value: exercise,
+        description: exercise.summary,
+      });
+    }
+  }
+  choices.push(new Separator(' '), { name: 'Quit', value: QUIT });
+  const chosen = await select<Exercise | typeof QUIT>({
+    message: `tracecraft — ${done}/${ids.length} exercises done. Pick one (↑↓, enter):`,
+    choices,
+    default: catalog.byId(start ?? ''),
+    pageSize: Math.max(10, Math.min(30, (process.stdout.rows ?? 24) - 4)),
+    loop: false,
+  });
+  return chosen === QUIT ? undefined : chosen;
+}

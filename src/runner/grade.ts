@@ -1,0 +1,62 @@
+import path from 'node:path';
+import type { Exercise } from '../catalog/index.ts';
+import { Grader } from './grader.ts';
+import type { Target } from './target-plugin.ts';
+import type { ExerciseResult, ModuleResult } from './results.ts';
+
+export interface GradeOptions {
+  root: string;
+  target: Target;
+  /** Per-check limit for a promise that never settles. */
+  testTimeoutMs?: number;
+  /** Trade isolation between exercises for speed (bulk runs of the reference solutions). */
+  isolate?: boolean;
+  /** Exercises to report as skipped, with the reason (a server that could not be found). */
+  skipped?: Map<string, string>;
+  /** Extra environment for the checker processes (resolved server URLs). */
+  env?: Record<string, string>;
+}
+
+export const DEFAULT_TEST_TIMEOUT_MS = 3000;
+
+/** Ties a checker file's result to its exercise, and the run's unhandled errors to their file. */
+export function exerciseResult(
+  exercise: Exercise,
+  module: ModuleResult | undefined,
+  unhandled: readonly { file: string | undefined; message: string }[],
+): ExerciseResult {
+  const base = { id: exercise.id, track: exercise.track };
+  if (!module) return { ...base, status: 'error', message: 'the checker did not report a result', tests: [] };
+  const mine = unhandled.filter((u) => u.file !== undefined && path.resolve(u.file) === path.resolve(exercise.checkerFile));
+  if (mine.length > 0 && module.status !== 'error') {
+    return { ...base, status: 'error', message: mine.map((u) => u.message).join('\n'), tests: module.tests, durationMs: module.durationMs };
+  }
+  const result: ExerciseResult = { ...base, status: module.status, tests: module.tests, durationMs: module.durationMs };
+  if (module.message) result.message = module.message;
+  return result;
+}
+
+/** Grades exercises once, in a fresh grader process, and returns their results in catalog order. */
+export async function gradeOnce(exercises: readonly Exercise[], options: GradeOptions): Promise<ExerciseResult[]> {
+  const toRun = exercises.filter((e) => !options.skipped?.has(e.id));
+  let outcome: Awaited<ReturnType<Grader['run']>> = { results: new Map(), unhandled: [] };
+  if (toRun.length > 0) {
+    const grader = new Grader({
+      root: options.root,
+      target: options.target,
+      testTimeoutMs: options.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+      isolate: options.isolate ?? true,
+      env: options.env,
+    });
+    try {
+      outcome = await grader.run(toRun.map((e) => path.resolve(e.checkerFile)));
+    } finally {
+      await grader.close();
+    }
+  }
+  return exercises.map((exercise) => {
+    const skip = options.skipped?.get(exercise.id);
+    if (skip !== undefined) return { id: exercise.id, track: exercise.track, status: 'skipped', message: skip, tests: [] };
+    return exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled);
+  });
+}

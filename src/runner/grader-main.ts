@@ -1,0 +1,50 @@
+/**
+ * The grader process: hosts one warm vitest session and runs checker files when the CLI asks.
+ * It runs apart from the CLI so that a learner's infinite loop, or a crash of vitest itself,
+ * can be ended by killing this process group without taking the CLI down.
+ */
+import { VitestSession } from './vitest-session.ts';
+import type { FromGrader, GraderArgs, ToGrader } from './protocol.ts';
+
+function send(message: FromGrader): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as GraderArgs;
+  let runId = 0;
+  const session = await VitestSession.create({
+    ...args,
+    events: {
+      moduleStart: (file) => send({ type: 'module-start', runId, file }),
+      moduleCollected: (file) => send({ type: 'module-collected', runId, file }),
+      testStart: (file, name) => send({ type: 'test-start', runId, file, name }),
+      testEnd: (file, name) => send({ type: 'test-end', runId, file, name }),
+      moduleEnd: (result) => send({ type: 'module-end', runId, result }),
+    },
+  });
+  // Runs are queued: vitest runs one set of specifications at a time.
+  let queue: Promise<void> = Promise.resolve();
+  process.on('message', (message: ToGrader) => {
+    queue = queue.then(async () => {
+      if (message.type === 'invalidate') session.invalidate(message.files);
+      if (message.type === 'close') {
+        await session.close();
+        process.exit(0);
+      }
+      if (message.type === 'run') {
+        runId = message.runId;
+        const { unhandled } = await session.run(message.files);
+        send({ type: 'run-end', runId, unhandled });
+      }
+    }).catch((error: unknown) => send({ type: 'fatal', message: error instanceof Error ? error.stack ?? error.message : String(error) }));
+  });
+  // When the CLI goes away, so does its grader.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready' });
+}
+
+main().catch((error: unknown) => {
+  send({ type: 'fatal', message: error instanceof Error ? error.stack ?? error.message : String(error) });
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+import type { Target } from './target-plugin.ts';
+import type { ModuleResult } from './results.ts';
+
+/** Messages from the CLI to its grader process. */
+export type ToGrader =
+  | { type: 'run'; runId: number; files: string[] }
+  | { type: 'invalidate'; files: string[] }
+  | { type: 'close' };
+
+/** Messages from the grader process back to the CLI, streamed while a run goes on. */
+export type FromGrader =
+  | { type: 'ready' }
+  | { type: 'module-start'; runId: number; file: string }
+  | { type: 'module-collected'; runId: number; file: string }
+  | { type: 'test-start'; runId: number; file: string; name: string }
+  | { type: 'test-end'; runId: number; file: string; name: string }
+  | { type: 'module-end'; runId: number; result: ModuleResult }
+  | { type: 'run-end'; runId: number; unhandled: { file: string | undefined; message: string }[] }
+  | { type: 'fatal'; message: string };
+
+export interface GraderArgs {
+  root: string;
+  target: Target;
+  testTimeoutMs: number;
+  isolate: boolean;
+}

@@ -1,0 +1,36 @@
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+
+export interface FileWatch {
+  close(): void;
+}
+
+/**
+ * Calls `onChange` with the changed files once a burst of saves settles. Watches the folder,
+ * not the files: many editors save by writing a new file and renaming it over the old one,
+ * which a watcher on the old file would miss.
+ */
+export function watchFiles(dir: string, files: readonly string[], onChange: (changed: string[]) => void, settleMs = 60): FileWatch {
+  const wanted = new Set(files.map((f) => path.normalize(f)));
+  const pending = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const watcher: FSWatcher = watch(dir, { recursive: true }, (_event, name) => {
+    if (!name) return;
+    const relative = path.normalize(name.toString());
+    if (!wanted.has(relative)) return;
+    pending.add(path.join(dir, relative));
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const changed = [...pending];
+      pending.clear();
+      onChange(changed);
+    }, settleMs);
+  });
+  watcher.on('error', () => undefined);
+  return {
+    close: () => {
+      clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}
