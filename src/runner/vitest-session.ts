@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createVitest, type TestCase, type TestModule, type Vitest } from 'vitest/node';
 import type { SerializedError } from '@vitest/utils';
-import { targetPlugin, type Target } from './target-plugin.ts';
+import { ENGINE_ROOT, targetPlugin, type Target } from './target-plugin.ts';
 import { moduleResult, unhandledMessage } from './classify.ts';
 import type { ModuleResult } from './results.ts';
 
@@ -77,6 +77,8 @@ export class VitestSession {
       {
         plugins: [targetPlugin(options.root, options.target)],
         logLevel: 'silent',
+        // One cache for every workbook root (the project's fixture workbooks included).
+        cacheDir: path.join(ENGINE_ROOT, 'node_modules', '.vite-tracecraft'),
         clearScreen: false,
         server: { watch: null },
       },

@@ -4,6 +4,7 @@
  * randomized inputs. Learners never import this; their code only uses @opentelemetry/api.
  */
 import { afterEach, beforeEach, onTestFinished, type TestContext } from 'vitest';
+import { getCurrentSuite } from 'vitest/suite';
 import { traceHarness, type TraceHarness } from './harness.ts';
 import { assertTrace, TraceAssertionError } from './failure.ts';
 import type { SpanShape } from './match.ts';
@@ -19,16 +20,36 @@ export { TraceAssertionError } from './failure.ts';
 /** The key under which each test's traces travel to the runner, so the CLI can draw them. */
 export const TRACES_META_KEY = 'tracecraftTraces';
 
-let hooked = false;
+/** The checker files whose hooks are installed: vitest without isolation shares this module between files. */
+const hookedFiles = new WeakSet<object>();
+
+/** For each API the learner may try to register again: what it is, and what to use instead. */
+const DUPLICATES: Record<string, { what: string; instead: string }> = {
+  trace: { what: 'tracer provider', instead: 'use trace.getTracer(name)' },
+  context: { what: 'context manager', instead: 'use context.with / context.bind' },
+  propagation: { what: 'propagator', instead: 'use propagation.inject / propagation.extract' },
+};
+
+/** What the learner reads when their code registered its own globals next to the workbook's. */
+export function duplicateRegistrationMessage(diagnostic: string): string {
+  const api = /registration of API: (\w+)/i.exec(diagnostic)?.[1] ?? 'trace';
+  const { what, instead } = DUPLICATES[api] ?? { what: `${api} API`, instead: 'leave the globals alone' };
+  return (
+    `your code tried to register its own ${what}, and OpenTelemetry refused ("${diagnostic}"). ` +
+    `The workbook already installed one that records your spans: ${instead}.`
+  );
+}
 
 /**
  * Installs the harness for this checker file: spans are cleared before each test, and
  * after each test the globals are verified and the test's traces are handed to the runner.
+ * Calling it again in the same file returns the same harness without adding hooks twice.
  */
 export function useTracing(): TraceHarness {
   const harness = traceHarness();
-  if (hooked) return harness;
-  hooked = true;
+  const file = getCurrentSuite().file;
+  if (hookedFiles.has(file)) return harness;
+  hookedFiles.add(file);
   beforeEach((context: TestContext) => {
     harness.reset();
     onTestFinished(() => {
@@ -55,14 +76,7 @@ export function useTracing(): TraceHarness {
       throw new TraceAssertionError(replaced, undefined);
     }
     const duplicate = harness.diagnostics().find((m) => /duplicate registration/i.test(m));
-    if (duplicate) {
-      throw new TraceAssertionError(
-        'your code tried to register its own tracer provider, and OpenTelemetry refused ("' +
-          duplicate +
-          '"). The workbook already installed one that records your spans: use trace.getTracer(name).',
-        undefined,
-      );
-    }
+    if (duplicate) throw new TraceAssertionError(duplicateRegistrationMessage(duplicate), undefined);
   });
   return harness;
 }
