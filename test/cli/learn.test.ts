@@ -1,0 +1,103 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLI, copyWorkbook, runCli } from '../support/workbook.ts';
+
+// `learn` is driven in a real terminal: tmux gives it a pseudo-terminal, types keys and reads the screen.
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+if (!hasTmux && process.env['CI']) throw new Error('tmux is needed for the learn tests in CI (.ci/run installs it)');
+
+class Terminal {
+  constructor(readonly session: string) {}
+
+  static start(command: string, session = `tracecraft-${process.pid}-${Math.random().toString(36).slice(2, 8)}`): Terminal {
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '150', '-y', '50', command]);
+    return new Terminal(session);
+  }
+
+  screen(): string {
+    return execFileSync('tmux', ['capture-pane', '-p', '-J', '-S', '-200', '-t', this.session]).toString();
+  }
+
+  keys(...keys: string[]): void {
+    execFileSync('tmux', ['send-keys', '-t', this.session, ...keys]);
+  }
+
+  /** Waits until the screen shows the text (the CLI runs real checks, so this can take a few seconds). */
+  async waitFor(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.screen();
+      if (typeof text === 'string' ? screen.includes(text) : text.test(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`the terminal never showed ${String(text)}; it shows:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  close(): void {
+    spawnSync('tmux', ['kill-session', '-t', this.session]);
+  }
+}
+
+describe.skipIf(!hasTmux)('npm run learn in a terminal', () => {
+  let workbook: Awaited<ReturnType<typeof copyWorkbook>>;
+  let terminal: Terminal | undefined;
+  beforeEach(async () => {
+    workbook = await copyWorkbook();
+  });
+  afterEach(async () => {
+    terminal?.close();
+    await workbook.remove();
+  });
+
+  const learn = (args: string): Terminal =>
+    Terminal.start(`cd ${workbook.root} && node ${CLI} learn --root ${workbook.root} ${args}; echo "learn exited with $?"; sleep 60`);
+
+  it('opens an exercise, checks it on save, shows the verdict and a hint, and quits', async () => {
+    terminal = learn('fails');
+    await terminal.waitFor('Fixture: fails');
+    await terminal.waitFor('2 + 3: expected -1 to be 5');
+    terminal.keys('h');
+    await terminal.waitFor('Hint 1/1: It is a fixture.');
+    await copyFile(
+      path.join(workbook.root, 'solutions', '01-basics', '02-fails', 'code.ts'),
+      path.join(workbook.root, 'exercises', '01-basics', '02-fails', 'code.ts'),
+    );
+    await terminal.waitFor('All checks pass');
+    terminal.keys('q');
+    await terminal.waitFor('learn exited with 0');
+  });
+
+  it('starts at the menu on the first unfinished exercise and moves on with n', async () => {
+    terminal = learn('');
+    await terminal.waitFor('Pick one');
+    await terminal.waitFor('passes');
+    terminal.keys('Enter');
+    await terminal.waitFor('All checks pass');
+    terminal.keys('n');
+    await terminal.waitFor('2 + 3: expected -1 to be 5');
+    terminal.keys('l');
+    await terminal.waitFor(/✓ passes/);
+    terminal.keys('C-c');
+    await terminal.waitFor('learn exited with 0');
+  });
+
+  it('shows the solution diff only after confirming, while the exercise fails', async () => {
+    terminal = learn('fails');
+    await terminal.waitFor('2 + 3: expected -1 to be 5');
+    terminal.keys('s');
+    await terminal.waitFor('Press s again');
+    terminal.keys('s');
+    await terminal.waitFor('+  return a + b;');
+    terminal.keys('q');
+    await terminal.waitFor('learn exited with 0');
+  });
+});
+
+it('learn without a terminal says to use check instead, and exits 2', async () => {
+  const run = await runCli(['learn']);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('needs a terminal');
+  expect(run.stderr).toContain('npm run check');
+});
