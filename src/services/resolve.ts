@@ -115,13 +115,13 @@ async function resolveOne(
 ): Promise<Outcome> {
   const tried: string[] = [];
   const failures: string[] = [];
-  const found = (url: string, source: ServerSource): Outcome => ({
+  const found = (url: string, source: ServerSource): { found: ResolvedServer; warnings: string[] } => ({
     found: { name: spec.name, url, source },
     warnings: failures.map((reason) => FELL_BACK(spec, reason, url)),
   });
   const own = (handle: StartedServer, source: ServerSource): Outcome => {
     const outcome = found(handle.url, source);
-    if ('found' in outcome) owned.push({ server: outcome.found, handle });
+    owned.push({ server: outcome.found, handle });
     return outcome;
   };
 
@@ -157,13 +157,18 @@ async function resolveOne(
 }
 
 async function stopAll(owned: Owned[]): Promise<void> {
-  const results = await Promise.allSettled(owned.map(({ handle }) => handle.stop()));
-  const errors = results.flatMap((result, index) => {
-    const server = owned[index]?.server;
-    if (result.status === 'fulfilled' || server === undefined) return [];
-    return [STOP_FAILED(`${server.name} (${server.source}) at ${server.url}`, reasonOf(result.reason))];
-  });
-  if (errors.length > 0) throw new Error(errors.join('\n'));
+  const errors = await Promise.all(
+    owned.map(async ({ server, handle }) => {
+      try {
+        await handle.stop();
+        return [];
+      } catch (error) {
+        return [STOP_FAILED(`${server.name} (${server.source}) at ${server.url}`, reasonOf(error))];
+      }
+    }),
+  );
+  const messages = errors.flat();
+  if (messages.length > 0) throw new Error(messages.join('\n'));
 }
 
 function once(run: () => Promise<void>): () => Promise<void> {
