@@ -70,6 +70,8 @@ export function openExercise(exercise: Exercise, ctx: ViewContext): Promise<View
     say(p.dim(VIEW_MESSAGES.watching(exercise.files)));
   };
 
+  // The first verdict goes under the instructions; later ones replace the screen, as in rustlings.
+  let firstCheck = true;
   const check = async (changed: string[]): Promise<void> => {
     if (running) {
       rerun = true;
@@ -85,8 +87,12 @@ export function openExercise(exercise: Exercise, ctx: ViewContext): Promise<View
       last = result;
       progress.record(exercise.id, result.status);
       await progress.save();
-      clear();
-      say(header());
+      if (firstCheck) say('');
+      else {
+        clear();
+        say(header());
+      }
+      firstCheck = false;
       say(`${p.dim(`checked at ${new Date().toLocaleTimeString()}`)}\n`);
       say(formatDetails(exercise, result, p));
       if (result.status === 'pass') say(p.green(firstPass ? `🎉 ${VIEW_MESSAGES.passed}` : VIEW_MESSAGES.passed));
