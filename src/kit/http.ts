@@ -11,8 +11,11 @@ import http, {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** A request handler; an async one may return its promise, and a rejection is answered with a 500. */
-export type HttpHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+/**
+ * A request handler, like node:http's. What it returns is ignored, except a promise: when that
+ * promise rejects (or the handler throws), the request is answered with a 500 that says why.
+ */
+export type HttpHandler = (request: IncomingMessage, response: ServerResponse) => unknown;
 
 export interface LoopbackServer {
   /** The base URL, without a trailing slash: `http://127.0.0.1:54321`. */
