@@ -1,7 +1,7 @@
 // Builds the CLI and the grader into dist/ with esbuild when src/ changed since the last build.
 // Plain JavaScript on purpose: it runs before anything can compile TypeScript, and starting
 // the CLI through a TypeScript loader would cost a second on every check.
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +37,9 @@ export async function build() {
     outbase: path.join(root, 'src'),
     outdir: dist,
     bundle: true,
+    splitting: true,
+    // Chunks sit two levels down, like the entry points, so paths computed from import.meta.url hold everywhere.
+    chunkNames: 'chunks/[name]-[hash]',
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -52,6 +55,12 @@ export async function build() {
     const temp = `${file.path}.${process.pid}.tmp`;
     await writeFile(temp, file.contents);
     await rename(temp, file.path);
+  }
+  // Chunk names change with their content: drop the ones this build no longer uses.
+  const fresh = new Set(result.outputFiles.map((f) => f.path));
+  const chunks = path.join(dist, 'chunks');
+  for (const name of await readdir(chunks).catch(() => [])) {
+    if (!fresh.has(path.join(chunks, name))) await rm(path.join(chunks, name), { force: true });
   }
   await writeFile(stampFile, new Date().toISOString());
 }

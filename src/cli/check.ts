@@ -1,5 +1,5 @@
 import { loadCatalog } from '../catalog/index.ts';
-import { gradeOnce } from '../runner/grade.ts';
+import { createGrader, gradeOnce } from '../runner/grade.ts';
 import { CHECK_USAGE, parseCheckArgs, UsageError } from './args.ts';
 import { formatDetails, formatSummary, formatTable, overallStatus, toJson } from './report.ts';
 import { selectExercises } from './select.ts';
@@ -20,20 +20,22 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const paint = args.json ? undefined : terminalPaint();
+  // The reference solutions are trusted, so a bulk run of them can share one process.
+  const isolate = !(args.target === 'solutions' && args.ids.length !== 1);
+  // Start the grader first: its start-up (vitest) overlaps with reading the catalog and finding servers.
+  const grader = createGrader({ root: args.root, target: args.target, isolate });
+  grader.start().catch(() => undefined);
   try {
     const catalog = await loadCatalog(args.root);
     const exercises = selectExercises(catalog, args.ids, args.tracks);
+    grader.warm(exercises.map((e) => e.checkerFile));
     const servers = await resolveFor(exercises);
     try {
-      // The reference solutions are trusted, so a bulk run of them can share one process.
-      const isolate = !(args.target === 'solutions' && exercises.length > 1);
-      const results = await gradeOnce(exercises, {
-        root: args.root,
-        target: args.target,
-        isolate,
-        skipped: servers.skipped,
-        env: servers.env,
-      });
+      const results = await gradeOnce(
+        exercises,
+        { root: args.root, target: args.target, skipped: servers.skipped, env: servers.env },
+        grader,
+      );
       if (args.target === 'exercises') await recordResults(args.root, results);
       if (args.json) {
         process.stdout.write(`${JSON.stringify(toJson(results), null, 2)}\n`);
@@ -51,6 +53,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
       await servers.stop();
     }
   } catch (error) {
+    await grader.close();
     if (error instanceof UsageError) return usage(error);
     const message = error instanceof Error ? error.message : String(error);
     if (args.json) process.stdout.write(`${JSON.stringify({ version: 1, status: 'error', message, exercises: [], summary: { pass: 0, fail: 0, error: 0, skipped: 0 } })}\n`);

@@ -10,6 +10,7 @@ import type { Paint } from '../trace/paint.ts';
 import { listenForKeys } from './keys.ts';
 import { renderMarkdown } from './markdown.ts';
 import { formatDetails, stars } from './report.ts';
+import { resolveFor } from './servers.ts';
 
 export type ViewExit = { action: 'list' } | { action: 'quit' } | { action: 'open'; exercise: Exercise };
 
@@ -70,6 +71,8 @@ export function openExercise(exercise: Exercise, ctx: ViewContext): Promise<View
     say(p.dim(VIEW_MESSAGES.watching(exercise.files)));
   };
 
+  // Servers are found once, when the exercise opens, and stopped when it closes.
+  const servers = resolveFor([exercise]);
   // The first verdict goes under the instructions; later ones replace the screen, as in rustlings.
   let firstCheck = true;
   const check = async (changed: string[]): Promise<void> => {
@@ -80,9 +83,15 @@ export function openExercise(exercise: Exercise, ctx: ViewContext): Promise<View
     running = true;
     try {
       if (changed.length > 0) grader.invalidate(changed);
-      const outcome = await grader.run([exercise.checkerFile]);
+      const { skipped, env } = await servers;
+      const skip = skipped.get(exercise.id);
+      const result: ExerciseResult =
+        skip !== undefined
+          ? { id: exercise.id, track: exercise.track, status: 'skipped', message: skip, tests: [] }
+          : await grader.run([exercise.checkerFile], env).then((outcome) =>
+              exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled),
+            );
       if (closed) return;
-      const result = exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled);
       const firstPass = result.status === 'pass' && progress.get(exercise.id)?.status !== 'pass';
       last = result;
       progress.record(exercise.id, result.status);
@@ -111,6 +120,7 @@ export function openExercise(exercise: Exercise, ctx: ViewContext): Promise<View
       closed = true;
       watcher.close();
       keys.stop();
+      void servers.then((s) => s.stop()).catch(() => undefined);
       resolve(exit);
     };
     const watcher = watchFiles(exercise.dir, exercise.files, (changed) => void check(changed));

@@ -1,13 +1,13 @@
-import { checkCommand } from './check.ts';
-import { learnCommand } from './learn.ts';
-
 const USAGE = 'usage: tracecraft <learn|check> [options]   (npm run learn, npm run check)';
 
-/** Dispatches `learn` and `check`; returns the process exit code. */
+/**
+ * Dispatches `learn` and `check`; returns the process exit code. Each command is imported only
+ * when it runs: `check` must not pay for loading the menu and the markdown renderer.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'check') return checkCommand(rest);
-  if (command === 'learn') return learnCommand(rest);
+  if (command === 'check') return (await import('./check.ts')).checkCommand(rest);
+  if (command === 'learn') return (await import('./learn.ts')).learnCommand(rest);
   console.error(USAGE);
   return 2;
 }

@@ -36,23 +36,27 @@ export function exerciseResult(
   return result;
 }
 
-/** Grades exercises once, in a fresh grader process, and returns their results in catalog order. */
-export async function gradeOnce(exercises: readonly Exercise[], options: GradeOptions): Promise<ExerciseResult[]> {
+export function createGrader(options: Pick<GradeOptions, 'root' | 'target' | 'testTimeoutMs' | 'isolate'>): Grader {
+  return new Grader({
+    root: options.root,
+    target: options.target,
+    testTimeoutMs: options.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+    isolate: options.isolate ?? true,
+  });
+}
+
+/**
+ * Grades exercises once and returns their results in catalog order. Pass a grader that was
+ * started early to overlap its start-up with the caller's own work; otherwise one is made here.
+ */
+export async function gradeOnce(exercises: readonly Exercise[], options: GradeOptions, started?: Grader): Promise<ExerciseResult[]> {
   const toRun = exercises.filter((e) => !options.skipped?.has(e.id));
   let outcome: Awaited<ReturnType<Grader['run']>> = { results: new Map(), unhandled: [] };
-  if (toRun.length > 0) {
-    const grader = new Grader({
-      root: options.root,
-      target: options.target,
-      testTimeoutMs: options.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
-      isolate: options.isolate ?? true,
-      env: options.env,
-    });
-    try {
-      outcome = await grader.run(toRun.map((e) => path.resolve(e.checkerFile)));
-    } finally {
-      await grader.close();
-    }
+  const grader = started ?? (toRun.length > 0 ? createGrader(options) : undefined);
+  try {
+    if (grader && toRun.length > 0) outcome = await grader.run(toRun.map((e) => path.resolve(e.checkerFile)), options.env);
+  } finally {
+    await grader?.close();
   }
   return exercises.map((exercise) => {
     const skip = options.skipped?.get(exercise.id);

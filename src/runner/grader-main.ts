@@ -26,6 +26,8 @@ async function main(): Promise<void> {
   // Runs are queued: vitest runs one set of specifications at a time.
   let queue: Promise<void> = Promise.resolve();
   process.on('message', (message: ToGrader) => {
+    // Warming only transforms files ahead of time; it need not wait for a run to finish.
+    if (message.type === 'warm') return session.warm(message.files);
     queue = queue.then(async () => {
       if (message.type === 'invalidate') session.invalidate(message.files);
       if (message.type === 'close') {
@@ -34,6 +36,8 @@ async function main(): Promise<void> {
       }
       if (message.type === 'run') {
         runId = message.runId;
+        // Server URLs resolved by the CLI; the checker processes vitest starts inherit them.
+        Object.assign(process.env, message.env);
         const { unhandled } = await session.run(message.files);
         send({ type: 'run-end', runId, unhandled });
       }

@@ -16,8 +16,6 @@ export const GRADER_MESSAGES = {
 } as const;
 
 export interface GraderOptions extends GraderArgs {
-  /** Extra environment for the grader and the learner's code (resolved server URLs). */
-  env?: Record<string, string> | undefined;
   /** Extra time past the per-check limit before a check is declared stuck. */
   graceMs?: number;
   /**
@@ -83,7 +81,7 @@ export class Grader {
       execArgv,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       detached: process.platform !== 'win32',
-      env: { ...process.env, ...this.options.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
     });
     this.child = child;
     this.stderr = '';
@@ -108,19 +106,29 @@ export class Grader {
     return this.ready;
   }
 
+  /** Asks the grader to transform these checker files ahead of the run that will need them. */
+  warm(files: string[]): void {
+    this.start()
+      .then(() => this.send({ type: 'warm', files }))
+      .catch(() => undefined);
+  }
+
   /** Tells the grader that these files changed, so the next run reads them again. */
   invalidate(files: string[]): void {
     this.send({ type: 'invalidate', files });
   }
 
-  /** Runs checker files (absolute paths) and returns one result per file, whatever happened to the learner's code. */
-  async run(files: string[]): Promise<RunOutcome> {
+  /**
+   * Runs checker files (absolute paths) and returns one result per file, whatever happened to the
+   * learner's code. `env` reaches the checks (the URLs of resolved servers).
+   */
+  async run(files: string[], env: Record<string, string> = {}): Promise<RunOutcome> {
     const results = new Map<string, ModuleResult>();
     const unhandled: RunOutcome['unhandled'] = [];
     let remaining = [...files];
     while (remaining.length > 0) {
       await this.start();
-      const outcome = await this.runOnce(remaining);
+      const outcome = await this.runOnce(remaining, env);
       for (const [file, result] of outcome.results) results.set(file, result);
       unhandled.push(...outcome.unhandled);
       const next = remaining.filter((f) => !results.has(f));
@@ -134,7 +142,7 @@ export class Grader {
     return { results, unhandled };
   }
 
-  private runOnce(files: string[]): Promise<RunOutcome> {
+  private runOnce(files: string[], env: Record<string, string>): Promise<RunOutcome> {
     const child = this.child;
     if (!child) throw new Error('grader not started');
     const runId = ++this.runCounter;
@@ -199,12 +207,12 @@ export class Grader {
       }, 100);
       child.on('message', onMessage);
       child.on('exit', onExit);
-      this.send({ type: 'run', runId, files: [...states.keys()] });
+      this.send({ type: 'run', runId, files: [...states.keys()], env });
     });
   }
 
   private send(message: ToGrader): void {
-    this.child?.send(message);
+    if (this.child?.connected) this.child.send(message);
   }
 
   private forget(): void {

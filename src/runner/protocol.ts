@@ -3,8 +3,9 @@ import type { ModuleResult } from './results.ts';
 
 /** Messages from the CLI to its grader process. */
 export type ToGrader =
-  | { type: 'run'; runId: number; files: string[] }
+  | { type: 'run'; runId: number; files: string[]; env: Record<string, string> }
   | { type: 'invalidate'; files: string[] }
+  | { type: 'warm'; files: string[] }
   | { type: 'close' };
 
 /** Messages from the grader process back to the CLI, streamed while a run goes on. */

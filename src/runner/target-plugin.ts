@@ -9,7 +9,7 @@ export type Target = 'exercises' | 'solutions';
 export const ENGINE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Engine modules that checker files and exercises import by name, wherever the workbook root is. */
-const ENGINE_IMPORTS: Record<string, string> = {
+export const ENGINE_IMPORTS: Record<string, string> = {
   '#checks': path.join(ENGINE_ROOT, 'src', 'trace', 'checks.ts'),
   '#kit': path.join(ENGINE_ROOT, 'src', 'kit', 'index.ts'),
 };

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createVitest, type TestCase, type TestModule, type Vitest } from 'vitest/node';
 import type { SerializedError } from '@vitest/utils';
-import { ENGINE_ROOT, targetPlugin, type Target } from './target-plugin.ts';
+import { ENGINE_IMPORTS, ENGINE_ROOT, targetPlugin, type Target } from './target-plugin.ts';
 import { moduleResult, unhandledMessage } from './classify.ts';
 import type { ModuleResult } from './results.ts';
 
@@ -45,7 +45,7 @@ export class VitestSession {
         root: options.root,
         include: ['checker/**/*.test.ts'],
         watch: false,
-        pool: 'forks',
+        pool: 'threads',
         isolate: options.isolate,
         fileParallelism: true,
         maxWorkers: 2,
@@ -84,7 +84,18 @@ export class VitestSession {
       },
       { stdout: devNull(), stderr: devNull() },
     );
-    return new VitestSession(vitest, unhandled);
+    const session = new VitestSession(vitest, unhandled);
+    session.warm([ENGINE_IMPORTS['#checks'], ENGINE_IMPORTS['#kit']].filter((f): f is string => f !== undefined));
+    return session;
+  }
+
+  /**
+   * Transforms files (and what they import) before a run asks for them, so the first check after
+   * start-up does not wait for the transforms. Vite shares in-flight transforms with later requests.
+   */
+  warm(files: string[]): void {
+    const environment = this.vitest.getRootProject().vite.environments['ssr'];
+    for (const file of files) void environment?.warmupRequest(path.resolve(file));
   }
 
   /** Runs the given checker files; results arrive through the events as each file ends. */

@@ -10,7 +10,7 @@ export interface FileWatch {
  * not the files: many editors save by writing a new file and renaming it over the old one,
  * which a watcher on the old file would miss.
  */
-export function watchFiles(dir: string, files: readonly string[], onChange: (changed: string[]) => void, settleMs = 60): FileWatch {
+export function watchFiles(dir: string, files: readonly string[], onChange: (changed: string[]) => void, settleMs = 25): FileWatch {
   const wanted = new Set(files.map((f) => path.normalize(f)));
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
