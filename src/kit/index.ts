@@ -6,3 +6,5 @@ export { startHttpServer, httpRequest, readBody, HTTP_MESSAGES } from './http.ts
 export type { HttpHandler, LoopbackServer, HttpRequestOptions, HttpResponse } from './http.ts';
 export { FakeClock, systemClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
+export { deferred, ConcurrencyProbe, flushMicrotasks } from './control.ts';
+export type { Deferred } from './control.ts';
