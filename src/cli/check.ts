@@ -33,7 +33,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     try {
       const results = await gradeOnce(
         exercises,
-        { root: args.root, target: args.target, skipped: servers.skipped, env: servers.env },
+        { root: args.root, target: args.target, skipped: servers.skipped, env: servers.env, typecheck: args.target === 'exercises' },
         grader,
       );
       if (args.target === 'exercises') await recordResults(args.root, results);

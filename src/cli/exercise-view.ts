@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Catalog, Exercise } from '../catalog/index.ts';
 import { resetExercise, solutionDiff, type ProgressStore } from '../progress/index.ts';
 import type { Grader } from '../runner/grader.ts';
-import { exerciseResult } from '../runner/grade.ts';
+import { exerciseResult, withTypecheck } from '../runner/grade.ts';
+import { typecheckExercise } from '../runner/typecheck.ts';
 import type { ExerciseResult } from '../runner/results.ts';
 import { watchFiles } from '../runner/watch.ts';
 import type { Paint } from '../trace/paint.ts';
@@ -88,8 +89,8 @@ export function openExercise(exercise: Exercise, ctx: ViewContext): Promise<View
       const result: ExerciseResult =
         skip !== undefined
           ? { id: exercise.id, track: exercise.track, status: 'skipped', message: skip, tests: [] }
-          : await grader.run([exercise.checkerFile], env).then((outcome) =>
-              exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled),
+          : await Promise.all([grader.run([exercise.checkerFile], env), typecheckExercise(ctx.root, exercise)]).then(([outcome, types]) =>
+              withTypecheck(exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled), types),
             );
       if (closed) return;
       const firstPass = result.status === 'pass' && progress.get(exercise.id)?.status !== 'pass';

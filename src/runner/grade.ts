@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Exercise } from '../catalog/index.ts';
 import { Grader } from './grader.ts';
 import type { Target } from './target-plugin.ts';
-import type { ExerciseResult, ModuleResult } from './results.ts';
+import type { ExerciseResult, ModuleResult, TestResult } from './results.ts';
+import { typecheckExercise } from './typecheck.ts';
 
 export interface GradeOptions {
   root: string;
@@ -15,9 +16,26 @@ export interface GradeOptions {
   skipped?: Map<string, string>;
   /** Extra environment for the checker processes (resolved server URLs). */
   env?: Record<string, string>;
+  /** Also type-check the learner's files, reported as one more check. */
+  typecheck?: boolean;
 }
 
 export const DEFAULT_TEST_TIMEOUT_MS = 3000;
+
+/** Adds the type check to an exercise's checks; a type error fails an exercise whose checks all pass. */
+export function withTypecheck(result: ExerciseResult, typecheck: TestResult | undefined): ExerciseResult {
+  // Code that does not even load already has its verdict (the compiler would only repeat it).
+  if (!typecheck || result.status === 'error' || result.status === 'skipped') return result;
+  const status = result.status === 'pass' && typecheck.status !== 'pass' ? 'fail' : result.status;
+  return { ...result, status, tests: [...result.tests, typecheck] };
+}
+
+/** Type-checks exercises one after another (beside the checks, which use the other core). */
+async function typecheckAll(root: string, exercises: readonly Exercise[]): Promise<Map<string, TestResult | undefined>> {
+  const results = new Map<string, TestResult | undefined>();
+  for (const exercise of exercises) results.set(exercise.id, await typecheckExercise(root, exercise));
+  return results;
+}
 
 /** Ties a checker file's result to its exercise, and the run's unhandled errors to their file. */
 export function exerciseResult(
@@ -53,14 +71,17 @@ export async function gradeOnce(exercises: readonly Exercise[], options: GradeOp
   const toRun = exercises.filter((e) => !options.skipped?.has(e.id));
   let outcome: Awaited<ReturnType<Grader['run']>> = { results: new Map(), unhandled: [] };
   const grader = started ?? (toRun.length > 0 ? createGrader(options) : undefined);
+  const typechecks = options.typecheck ? typecheckAll(options.root, toRun) : Promise.resolve(new Map<string, TestResult | undefined>());
   try {
     if (grader && toRun.length > 0) outcome = await grader.run(toRun.map((e) => path.resolve(e.checkerFile)), options.env);
   } finally {
     await grader?.close();
   }
+  const types = await typechecks;
   return exercises.map((exercise) => {
     const skip = options.skipped?.get(exercise.id);
     if (skip !== undefined) return { id: exercise.id, track: exercise.track, status: 'skipped', message: skip, tests: [] };
-    return exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled);
+    const result = exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled);
+    return withTypecheck(result, types.get(exercise.id));
   });
 }

@@ -4,6 +4,7 @@ import { createVitest, type TestCase, type TestModule, type Vitest } from 'vites
 import type { SerializedError } from '@vitest/utils';
 import { ENGINE_IMPORTS, ENGINE_ROOT, targetPlugin, type Target } from './target-plugin.ts';
 import { moduleResult, unhandledMessage } from './classify.ts';
+import { TARGET_DIR_ENV } from '../checks/target.ts';
 import type { ModuleResult } from './results.ts';
 
 export interface SessionEvents {
@@ -50,6 +51,8 @@ export class VitestSession {
         fileParallelism: true,
         maxWorkers: 2,
         testTimeout: options.testTimeoutMs,
+        // Checks that read the learner's source (its imports) find the graded tree here: see targetFolder in #checks.
+        env: { [TARGET_DIR_ENV]: path.resolve(options.root, options.target) },
         hookTimeout: options.testTimeoutMs,
         teardownTimeout: 1000,
         dangerouslyIgnoreUnhandledErrors: false,

@@ -32,15 +32,29 @@ describe('npm run check on a workbook of broken exercises', () => {
     expect(run.code).toBe(1);
     expect(report.version).toBe(1);
     expect(report.status).toBe('error');
-    expect(report.summary).toEqual({ pass: 1, fail: 5, error: 4, skipped: 0 });
+    expect(report.summary).toEqual({ pass: 1, fail: 6, error: 4, skipped: 0 });
     expect(report.exercises.map((e) => e.id)).toEqual([
-      'passes', 'fails', 'syntax-error', 'hangs', 'exits',
+      'passes', 'fails', 'syntax-error', 'hangs', 'exits', 'type-error',
       'throws-at-import', 'missing-export', 'unhandled-rejection', 'never-settles', 'replaces-provider',
     ]);
   });
 
   it('passes the exercise whose checks pass', () => {
-    expect(exercise('passes')).toMatchObject({ status: 'pass', track: 'basics', tests: [{ status: 'pass' }, { status: 'pass' }] });
+    expect(exercise('passes')).toMatchObject({
+      status: 'pass',
+      track: 'basics',
+      tests: [{ status: 'pass' }, { status: 'pass' }, { name: 'type checks cleanly (tsc, strict)', status: 'pass' }],
+    });
+  });
+
+  it('fails code that runs but does not type-check, with file, line and a code frame', () => {
+    const typed = exercise('type-error');
+    expect(typed.status).toBe('fail');
+    expect(typed.tests.slice(0, 2).map((t) => t.status)).toEqual(['pass', 'pass']);
+    const check = typed.tests[2];
+    expect(check).toMatchObject({ name: 'type checks cleanly (tsc, strict)', status: 'fail' });
+    expect(check?.message).toContain("exercises/01-basics/06-type-error/code.ts:2:9 - error TS2322: Type 'string' is not assignable to type 'number'.");
+    expect(check?.message).toContain('const label: number = "sum";');
   });
 
   it('fails an exercise with an assertion, with expected and actual in the message', () => {
@@ -127,7 +141,7 @@ describe('npm run check, other ways in', () => {
     const run = await runCli(['check', '--root', workbook.root, '--solutions', '--json']);
     const report = JSON.parse(run.stdout) as JsonReport;
     expect(report.status).toBe('pass');
-    expect(report.summary).toEqual({ pass: 10, fail: 0, error: 0, skipped: 0 });
+    expect(report.summary).toEqual({ pass: 11, fail: 0, error: 0, skipped: 0 });
     expect(run.code).toBe(0);
   });
 
@@ -135,11 +149,11 @@ describe('npm run check, other ways in', () => {
     const run = await runCli(['check', '--root', workbook.root, '--track', 'basics']);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^Basics$/m);
-    expect(run.stdout).toMatch(/✓ passes\s+★\s+2\/2/);
-    expect(run.stdout).toMatch(/✗ fails\s+★\s+0\/2/);
+    expect(run.stdout).toMatch(/✓ passes\s+★\s+3\/3/);
+    expect(run.stdout).toMatch(/✗ fails\s+★\s+1\/3/);
     expect(run.stdout).toMatch(/! syntax-error\s+★\s+error/);
     expect(run.stdout).not.toMatch(/^Faults$/m);
-    expect(run.stdout).toContain('Total: 1 passed, 2 failed, 2 errored, 0 skipped (5 exercises)');
+    expect(run.stdout).toContain('Total: 1 passed, 3 failed, 2 errored, 0 skipped (6 exercises)');
   });
 
   it('shows each failing check of a named exercise with its message', async () => {

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Exercise } from '../catalog/index.ts';
+import { strip } from './classify.ts';
+import { ENGINE_ROOT } from './target-plugin.ts';
+import type { TestResult } from './results.ts';
+
+/** The name of the check that type errors appear under, after the exercise's own checks. */
+export const TYPECHECK_NAME = 'type checks cleanly (tsc, strict)';
+
+/**
+ * TypeScript's native compiler (TypeScript 7), used only for the learner's files: it checks one
+ * exercise in about 0.2 s, so it runs beside the checks on every save. The project's own code
+ * (and its compiler API uses) stay on the `typescript` package.
+ */
+const NATIVE_TSC = path.join(ENGINE_ROOT, 'node_modules', 'typescript-native', 'bin', 'tsc');
+const CONFIG_DIR = path.join(ENGINE_ROOT, 'node_modules', '.cache', 'tracecraft');
+
+/** A tsconfig that checks exactly the exercise's files with the workbook's compiler options. */
+async function writeConfig(exercise: Exercise): Promise<string> {
+  const id = createHash('sha1').update(exercise.dir).digest('hex').slice(0, 12);
+  const file = path.join(CONFIG_DIR, `tsconfig.${exercise.id}.${id}.json`);
+  await mkdir(CONFIG_DIR, { recursive: true });
+  const config = {
+    extends: path.join(ENGINE_ROOT, 'tsconfig.json'),
+    compilerOptions: { noEmit: true },
+    include: exercise.files.map((f) => path.join(exercise.dir, f)),
+    exclude: [],
+  };
+  await writeFile(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+/**
+ * Type-checks the learner's files. Resolves to a check result: `pass`, or `fail` with the
+ * compiler's errors (file, line, column and a code frame). Undefined when the compiler itself
+ * could not run, so a broken toolchain never blames the learner.
+ */
+export async function typecheckExercise(root: string, exercise: Exercise): Promise<TestResult | undefined> {
+  const config = await writeConfig(exercise);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [NATIVE_TSC, '-p', config, '--pretty', 'true'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', () => resolve(undefined));
+    child.on('close', (code) => {
+      if (code === 0) return resolve({ name: TYPECHECK_NAME, status: 'pass' });
+      const text = strip(output).trim();
+      // Exit code 1 with "error TS" lines is the learner's; anything else is the toolchain's.
+      if (code !== 1 && code !== 2) return resolve(undefined);
+      if (!/error TS\d+/.test(text)) return resolve(undefined);
+      resolve({ name: TYPECHECK_NAME, status: 'fail', message: text });
+    });
+  });
+}
