@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, copyWorkbook, runCli } from '../support/workbook.ts';
@@ -90,6 +90,46 @@ describe.skipIf(!hasTmux)('npm run learn in a terminal', () => {
     await terminal.waitFor('Press s again');
     terminal.keys('s');
     await terminal.waitFor('+  return a + b;');
+    terminal.keys('q');
+    await terminal.waitFor('learn exited with 0');
+  });
+});
+
+describe.skipIf(!hasTmux)('reset in npm run learn', () => {
+  let workbook: Awaited<ReturnType<typeof copyWorkbook>>;
+  let terminal: Terminal | undefined;
+  beforeEach(async () => {
+    workbook = await copyWorkbook();
+    // A reset restores the committed starter, so this workbook needs a commit.
+    const git = (...args: string[]): void => void execFileSync('git', args, { cwd: workbook.root, stdio: 'ignore' });
+    git('init', '-q');
+    git('add', 'exercises');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'starters');
+  });
+  afterEach(async () => {
+    terminal?.close();
+    await workbook.remove();
+  });
+
+  it('backs up the learner\'s file, restores the starter, and only after a confirmation', async () => {
+    const file = path.join(workbook.root, 'exercises', '01-basics', '02-fails', 'code.ts');
+    const starter = await readFile(file, 'utf8');
+    const mine = 'export function add(a: number, b: number): number {\n  return b + a; // my attempt\n}\n';
+    await writeFile(file, mine);
+    terminal = Terminal.start(`cd ${workbook.root} && node ${CLI} learn --root ${workbook.root} fails; echo "learn exited with $?"; sleep 60`);
+    await terminal.waitFor('All checks pass');
+    terminal.keys('r');
+    await terminal.waitFor('Press y to reset');
+    terminal.keys('x');
+    expect(await readFile(file, 'utf8'), 'any other key cancels').toBe(mine);
+    terminal.keys('r');
+    terminal.keys('y');
+    await terminal.waitFor('Your previous files are in .workbook/backups/fails/');
+    expect(await readFile(file, 'utf8')).toBe(starter);
+    const backups = path.join(workbook.root, '.workbook', 'backups', 'fails');
+    const [stamp] = await readdir(backups);
+    expect(await readFile(path.join(backups, stamp ?? '', 'code.ts'), 'utf8')).toBe(mine);
+    await terminal.waitFor('2 + 3: expected -1 to be 5');
     terminal.keys('q');
     await terminal.waitFor('learn exited with 0');
   });
