@@ -3,8 +3,7 @@
  * lifecycle, trace assertions that explain themselves, and small helpers for
  * randomized inputs. Learners never import this; their code only uses @opentelemetry/api.
  */
-import { afterEach, beforeEach, onTestFinished, type TestContext } from 'vitest';
-import { getCurrentSuite } from 'vitest/suite';
+import { afterEach, beforeEach, onTestFinished, TestRunner, type TestContext } from 'vitest';
 import { traceHarness, type TraceHarness } from './harness.ts';
 import { assertTrace, TraceAssertionError } from './failure.ts';
 import type { SpanShape } from './match.ts';
@@ -16,6 +15,7 @@ export type { SpanNode, TraceTree } from './model.ts';
 export type { TraceHarness } from './harness.ts';
 export { absent, present, anyNumber, anyString, oneOf, where, between } from './expect-values.ts';
 export { TraceAssertionError } from './failure.ts';
+export * from '../checks/imports.ts';
 
 /** The key under which each test's traces travel to the runner, so the CLI can draw them. */
 export const TRACES_META_KEY = 'tracecraftTraces';
@@ -47,7 +47,7 @@ export function duplicateRegistrationMessage(diagnostic: string): string {
  */
 export function useTracing(): TraceHarness {
   const harness = traceHarness();
-  const file = getCurrentSuite().file;
+  const file = TestRunner.getCurrentSuite().file;
   if (hookedFiles.has(file)) return harness;
   hookedFiles.add(file);
   beforeEach((context: TestContext) => {

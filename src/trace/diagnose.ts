@@ -12,8 +12,9 @@ export const DIAGNOSES = {
   noParent: (name: string, parent: string) => `span "${name}" has no parent: it was started outside the active context of "${parent}".`,
   wrongParent: (name: string, actual: string, expected: string) =>
     `span "${name}" is a child of "${actual}", but it belongs under "${expected}": start it while "${expected}" is the active span.`,
-  rawValueInName: (name: string, what: string) =>
-    `span name "${name}" contains ${what}: span names must be low-cardinality (a route like /orders/:id, not the id itself).`,
+  rawValueInName: (names: readonly string[], what: string) =>
+    `${names.length === 1 ? 'span name' : 'span names'} ${names.map((n) => `"${n}"`).join(', ')} ` +
+    `${names.length === 1 ? 'contains' : 'contain'} ${what}: span names must be low-cardinality (a route like /orders/:id, not the id itself).`,
   attributeElsewhere: (key: string, holder: string, expected: string) =>
     `attribute ${key} is set on span "${holder}", not on "${expected}": set it on the span that describes that operation.`,
   serverError4xx: (name: string, status: number) =>
@@ -29,24 +30,25 @@ export function diagnose(traces: readonly TraceTree[], mismatch?: Mismatch): str
   const findings = [
     ...spans.filter((s) => !s.ended).map((s) => DIAGNOSES.neverEnded(s.name)),
     ...(mismatch ? [...misplacedSpans(traces, spans, mismatch), ...attributeElsewhere(traces, mismatch)] : []),
-    ...spans.flatMap(rawValueFinding),
+    ...rawValueFindings(spans),
     ...spans.flatMap(serverErrorFinding),
   ];
   return [...new Set(findings)];
 }
 
-/** A missing child that exists elsewhere: a root of its own (context lost) or under another parent. */
+/** A missing child (same name, and kind when the shape gives one) that exists elsewhere: a root of its own (context lost) or under another parent. */
 function misplacedSpans(traces: readonly TraceTree[], spans: readonly SpanNode[], mismatch: Mismatch): string[] {
   const wanted = mismatch.path.at(-1);
   const parentName = mismatch.path.at(-2);
   if (mismatch.spanId !== undefined || wanted === undefined || parentName === undefined) return [];
+  const { name, kind } = mismatch.shape;
   return spans
-    .filter((s) => nameMatches(mismatch.shape.name, s.name))
+    .filter((s) => nameMatches(name, s.name) && (kind === undefined || s.kind === kind))
     .flatMap((span): string[] => {
       const parent = spans.find((s) => s.spanId === span.parentSpanId);
       if (!parent) {
         const own = traces.find((t) => t.traceId === span.traceId);
-        const separate = own !== undefined && own.spans.every((s) => s.name !== parentName);
+        const separate = own !== undefined && own.spans.every((s) => s === span || s.name !== parentName);
         return [separate ? DIAGNOSES.ownTrace(span.name, parentName) : DIAGNOSES.noParent(span.name, parentName)];
       }
       return parent.name === parentName ? [] : [DIAGNOSES.wrongParent(span.name, parent.name, parentName)];
@@ -82,9 +84,14 @@ export function rawValueInName(name: string): string | undefined {
   return RAW_VALUES.find(([pattern]) => pattern.test(name))?.[1];
 }
 
-function rawValueFinding(span: SpanNode): string[] {
-  const raw = rawValueInName(span.name);
-  return raw ? [DIAGNOSES.rawValueInName(span.name, raw)] : [];
+/** One finding per kind of raw value, naming up to three spans (a loop makes the same mistake many times). */
+function rawValueFindings(spans: readonly SpanNode[]): string[] {
+  const byWhat = new Map<string, Set<string>>();
+  for (const span of spans) {
+    const what = rawValueInName(span.name);
+    if (what) byWhat.set(what, (byWhat.get(what) ?? new Set()).add(span.name));
+  }
+  return [...byWhat].map(([what, names]) => DIAGNOSES.rawValueInName([...names].slice(0, 3), what));
 }
 
 function statusCode(value: AttributeValue | undefined): number | undefined {

@@ -18,6 +18,15 @@ export class TraceAssertionError extends Error {
   }
 }
 
+/** The words around the two trees, in one place. */
+export const FAILURE_TEXT = {
+  expectedTitle: 'expected',
+  actualTitle: 'your trace',
+  noSpans: '(no spans were recorded)',
+  closestOf: (count: number) => `(${count} traces were recorded; showing the closest one)`,
+  hint: (finding: string) => `hint: ${finding}`,
+} as const;
+
 /** The text of a trace mismatch: the concept, the first difference, both trees, and named mistakes. */
 export function describeMismatch(
   concept: string,
@@ -30,16 +39,16 @@ export function describeMismatch(
   const expected = renderShape(shape, { paint, mark: mismatch.shape, gutter: true });
   const actual = trace
     ? renderTrace(trace, { paint, mark: mismatch.spanId, gutter: true, barWidth: 0 }).lines
-    : ['(no spans were recorded)'];
-  const others = traces.length > 1 ? [`(${traces.length} traces were recorded; showing the closest one)`] : [];
+    : [FAILURE_TEXT.noSpans];
+  const others = traces.length > 1 ? ['', FAILURE_TEXT.closestOf(traces.length)] : [];
   const findings = diagnose(traces, mismatch);
   return [
     `${concept}: ${mismatch.message}`,
     `  at ${mismatch.path.join(' › ')}`,
     '',
-    ...sideBySide({ title: 'expected', lines: expected.lines }, { title: 'your trace', lines: actual }),
+    ...sideBySide({ title: FAILURE_TEXT.expectedTitle, lines: expected.lines }, { title: FAILURE_TEXT.actualTitle, lines: actual }),
     ...others,
-    ...(findings.length > 0 ? ['', ...findings.map((f) => `hint: ${f}`)] : []),
+    ...(findings.length > 0 ? ['', ...findings.map(FAILURE_TEXT.hint)] : []),
   ].join('\n');
 }
 

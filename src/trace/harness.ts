@@ -54,9 +54,9 @@ export interface TraceHarness {
 }
 
 /**
- * One harness per process, kept on the global object: a checker file that is evaluated again
- * in the same process (vitest without isolation, vi.resetModules) must find the provider that
- * is already registered, not register a second one that the API would refuse.
+ * One harness per process, kept on the global object: if this module is evaluated again in
+ * the same process (vi.resetModules, a second copy of the module), it must find the provider
+ * that is already registered, not register a second one that the API would refuse.
  */
 const INSTALLED = Symbol.for('tracecraft.trace-harness');
 

@@ -111,6 +111,13 @@ function quoted(names: readonly string[]): string {
   return names.map((name) => `"${name}"`).join(', ') || 'none';
 }
 
+/** Names with repeats counted, in order of first appearance: "a" ×3, "b". */
+export function countedNames(names: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return [...counts].map(([name, n]) => (n > 1 ? `"${name}" ×${n}` : `"${name}"`)).join(', ') || 'none';
+}
+
 /** How close a failed candidate came: deeper matches first, then the right span with a wrong detail. */
 export function closeness(mismatch: Mismatch): number {
   return mismatch.matched * 2 + (mismatch.sameName ? 1 : 0);
@@ -317,7 +324,7 @@ function matchUnordered(actual: readonly SpanNode[], expected: readonly SpanShap
 }
 
 function missingChild(actual: readonly SpanNode[], want: SpanShape, path: string[], matched: number): Mismatch {
-  const message = say.childMissing(want.name, path.at(-1) ?? '', quoted(actual.map((c) => c.name)));
+  const message = say.childMissing(want.name, path.at(-1) ?? '', countedNames(actual.map((c) => c.name)));
   return { ...failure([...path, nameLabel(want.name)], want, undefined, message, false), matched };
 }
 
@@ -351,6 +358,6 @@ function noRootNamed(traces: readonly TraceTree[], shape: SpanShape, closestTrac
       return { ok: false, trace, mismatch: failure([nested.name], shape, nested, message, true) };
     }
   }
-  const roots = quoted(traces.flatMap((t) => t.roots.map((r) => r.name)));
+  const roots = countedNames(traces.flatMap((t) => t.roots.map((r) => r.name)));
   return { ok: false, trace: closestTrace, mismatch: failure([nameLabel(shape.name)], shape, undefined, say.noRoot(shape.name, roots), false) };
 }

@@ -70,13 +70,13 @@ export function formatDuration(ms: number): string {
 
 /**
  * The span's place in the trace, `width` columns for the trace's whole duration: █ while it
- * ran, ░ from its start to the end of the trace when it never ended.
+ * ran (at least one column, however short), ░ from its start to the end of the trace when it never ended.
  */
 export function timeBar(span: Pick<SpanNode, 'start' | 'end'>, total: number, width: number): string {
   if (width <= 0) return '';
   const scale = total > 0 ? width / total : 0;
-  const from = Math.max(0, Math.min(width - 1, Math.floor(span.start * scale)));
-  const to = span.end === undefined ? width : Math.min(width, Math.max(from + 1, Math.ceil(span.end * scale)));
+  const from = Math.max(0, Math.min(width - 1, Math.round(span.start * scale)));
+  const to = span.end === undefined ? width : Math.min(width, Math.max(from + 1, Math.round(span.end * scale)));
   const fill = span.end === undefined ? '░' : '█';
   return '│' + ' '.repeat(from) + fill.repeat(to - from) + ' '.repeat(width - to) + '│';
 }
@@ -97,13 +97,13 @@ function spanLabel(span: SpanNode, orphan: boolean, p: Paint): string {
 function spanDetails(span: SpanNode, detail: string, p: Paint): string[] {
   const lines: string[] = [];
   const attributes = formatAttributes(span.attributes);
-  if (attributes) lines.push(p.dim(`${detail}  ${attributes}`));
+  if (attributes) lines.push(p.dim(`${detail}${attributes}`));
   for (const event of span.events) {
     const eventAttributes = formatAttributes(event.attributes);
-    lines.push(p.magenta(`${detail}  • ${event.name}`) + p.dim(eventAttributes ? ` ${eventAttributes}` : ''));
+    lines.push(p.magenta(`${detail}• ${event.name}`) + p.dim(eventAttributes ? ` ${eventAttributes}` : ''));
   }
   for (const link of span.links) {
-    lines.push(p.dim(`${detail}  ↗ link to trace ${link.traceId.slice(0, 8)}… span ${link.spanId}`));
+    lines.push(p.dim(`${detail}↗ link to trace ${link.traceId.slice(0, 8)}… span ${link.spanId}`));
   }
   return lines;
 }
@@ -172,20 +172,20 @@ function linkLine(link: LinkShape): string {
 
 function shapeDetails(s: SpanShape, detail: string, p: Paint): string[] {
   const lines: string[] = [];
-  if (s.scope !== undefined) lines.push(p.dim(`${detail}  tracer "${s.scope}"`));
-  if (s.attributes && Object.keys(s.attributes).length > 0) lines.push(p.dim(`${detail}  ${formatExpectedAttributes(s.attributes)}`));
+  if (s.scope !== undefined) lines.push(p.dim(`${detail}tracer "${s.scope}"`));
+  if (s.attributes && Object.keys(s.attributes).length > 0) lines.push(p.dim(`${detail}${formatExpectedAttributes(s.attributes)}`));
   for (const event of s.events ?? []) {
     const attributes = event.attributes ? ` ${formatExpectedAttributes(event.attributes)}` : '';
-    lines.push(p.magenta(`${detail}  • ${typeof event.name === 'string' ? event.name : String(event.name)}`) + p.dim(attributes));
+    lines.push(p.magenta(`${detail}• ${typeof event.name === 'string' ? event.name : String(event.name)}`) + p.dim(attributes));
   }
-  for (const link of s.links ?? []) lines.push(p.dim(`${detail}  ${linkLine(link)}`));
-  if (s.linkCount !== undefined) lines.push(p.dim(`${detail}  ↗ exactly ${s.linkCount} link(s)`));
+  for (const link of s.links ?? []) lines.push(p.dim(`${detail}${linkLine(link)}`));
+  if (s.linkCount !== undefined) lines.push(p.dim(`${detail}↗ exactly ${s.linkCount} link(s)`));
   const children = s.children?.length ?? 0;
   const notes = [
     s.ordered && children > 1 ? 'children in this order' : '',
     s.exact ? (children === 0 ? 'no children' : 'no other children') : '',
   ].filter(Boolean);
-  if (notes.length > 0) lines.push(p.dim(`${detail}  (${notes.join(', ')})`));
+  if (notes.length > 0) lines.push(p.dim(`${detail}(${notes.join(', ')})`));
   return lines;
 }
 
@@ -203,7 +203,7 @@ export function renderShape(
   return { lines: drawn.lines, lineOf: drawn.lineOf as Map<unknown, number> };
 }
 
-/** Two blocks of lines side by side when they fit the width, one above the other when they don't. */
+/** Two blocks of lines side by side when they fit the width, one above the other when they don't. No trailing blanks. */
 export function sideBySide(
   left: { title: string; lines: string[] },
   right: { title: string; lines: string[] },
@@ -216,6 +216,9 @@ export function sideBySide(
   }
   const rows = Math.max(left.lines.length, right.lines.length);
   const out = [padEnd(left.title, leftWidth) + right.title];
-  for (let i = 0; i < rows; i++) out.push(padEnd(left.lines[i] ?? '', leftWidth) + (right.lines[i] ?? ''));
+  for (let i = 0; i < rows; i++) {
+    const beside = right.lines[i] ?? '';
+    out.push(beside === '' ? (left.lines[i] ?? '') : padEnd(left.lines[i] ?? '', leftWidth) + beside);
+  }
   return out;
 }

@@ -28,8 +28,8 @@ describe('a span’s own fields', () => {
   });
 
   it('matches a global pattern every time (no lastIndex left over between spans)', () => {
-    const shape: SpanShape = { name: /orders/g };
-    const results = [1, 2, 3].map(() => passes(span('list orders'), shape));
+    const shape: SpanShape = { name: /orders/g, attributes: { 'http.route': /orders/g } };
+    const results = [1, 2, 3].map(() => passes(span('list orders', { attributes: { 'http.route': '/orders' } }), shape));
     expect(results).toEqual([true, true, true]);
   });
 
@@ -296,6 +296,13 @@ describe('children in any order', () => {
     );
   });
 
+  it('count repeated names in the list of children', () => {
+    const root = span('place-order', {}, span('send-reminder'), span('send-reminder'), span('audit'), span('send-reminder'));
+    expect(messageOf(root, { name: 'place-order', children: [{ name: 'record-reservation' }] })).toBe(
+      'child span "record-reservation" is missing under "place-order" (children: "send-reminder" ×3, "audit")',
+    );
+  });
+
   it('count children with the same name', () => {
     const root = span('batch', {}, span('process'), span('audit'));
     expect(messageOf(root, { name: 'batch', children: [{ name: 'process' }, { name: 'process' }] })).toBe(
@@ -444,6 +451,13 @@ describe('matchTraces', () => {
     const mismatch = mismatchOf(result);
     expect(mismatch.message).toBe('no root span "POST /checkout" (root spans: "GET /health", "checkout")');
     expect(mismatch.spanId).toBeUndefined();
+  });
+
+  it('counts repeated root names', () => {
+    const traces = [1, 2, 3].map(() => trace(span('publish refunds', { kind: 'producer' })));
+    expect(mismatchOf(matchTraces([...traces, trace(span('handle message'))], shape)).message).toBe(
+      'no root span "POST /checkout" (root spans: "publish refunds" ×3, "handle message")',
+    );
   });
 
   it('says when the expected root is a child of another span', () => {

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { span, traceWithId } from './build.ts';
+import { assertTrace, describeMismatch, TraceAssertionError } from '../../src/trace/failure.ts';
+import { matchTraces, type SpanShape } from '../../src/trace/match.ts';
+import { anyNumber } from '../../src/trace/expect-values.ts';
+import type { TraceTree } from '../../src/trace/model.ts';
+
+const CHECKOUT: SpanShape = {
+  name: 'POST /checkout',
+  kind: 'server',
+  attributes: { 'http.route': '/checkout' },
+  children: [{ name: 'reserve stock' }, { name: 'charge card', kind: 'client', attributes: { 'app.amount': anyNumber() } }],
+};
+
+/** The learner's payment span lost the context: it became the root of a second trace. */
+function contextLost(): TraceTree[] {
+  return [
+    traceWithId(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+      span(
+        'POST /checkout',
+        { kind: 'server', start: 0, end: 80, attributes: { 'http.route': '/checkout' } },
+        span('reserve stock', { start: 2, end: 20, attributes: { 'app.items': 3 } }),
+      ),
+    ),
+    traceWithId('0af7651916cd43dd8448eb211c80319c', span('charge card', { kind: 'client', start: 0, end: 40, attributes: { 'app.amount': 42 } })),
+  ];
+}
+
+function thrown(run: () => unknown): TraceAssertionError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof TraceAssertionError) return error;
+    throw error;
+  }
+  throw new Error('expected a TraceAssertionError, nothing was thrown');
+}
+
+describe('assertTrace', () => {
+  it('returns the matching trace', () => {
+    const good = traceWithId(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+      span(
+        'POST /checkout',
+        { kind: 'server', attributes: { 'http.route': '/checkout' } },
+        span('charge card', { kind: 'client', start: 1, attributes: { 'app.amount': 1 } }),
+        span('reserve stock', { start: 2 }),
+      ),
+    );
+    expect(assertTrace([good], CHECKOUT, 'checkout')).toBe(good);
+  });
+
+  it('explains a lost context: the first difference, both trees side by side, and the named mistake', () => {
+    const error = thrown(() => assertTrace(contextLost(), CHECKOUT, 'the payment joins the checkout trace'));
+    expect(error.message).toBe(
+      [
+        'the payment joins the checkout trace: child span "charge card" is missing under "POST /checkout" (children: "reserve stock")',
+        '  at POST /checkout › charge card',
+        '',
+        'expected                       your trace',
+        '  POST /checkout  SERVER         POST /checkout  SERVER',
+        '  │  http.route="/checkout"      │  http.route="/checkout"',
+        '  ├─ reserve stock               └─ reserve stock  INTERNAL',
+        '✗ └─ charge card  CLIENT               app.items=3',
+        '        app.amount=a number',
+        '',
+        '(2 traces were recorded; showing the closest one)',
+        '',
+        'hint: span "charge card" is the root of a trace of its own: it was started outside the active context of "POST /checkout" ' +
+          '(context lost across a callback, a timer or an emitter?). ' +
+          "Start it inside the parent's context: startActiveSpan, or context.with / context.bind.",
+      ].join('\n'),
+    );
+  });
+
+  it('marks the differing span on both sides and adds every hint', () => {
+    const tree = traceWithId(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+      span(
+        'POST /checkout',
+        { kind: 'server', start: 0, end: 80, attributes: { 'http.route': '/checkout' } },
+        span('reserve stock', { start: 2, end: 20 }),
+        span(
+          'charge card',
+          { kind: 'client', start: 25, end: 70, attributes: { 'app.amount': 42 } },
+          span('GET /orders/42', { kind: 'client', start: 30, ended: false }),
+        ),
+      ),
+    );
+    const shape: SpanShape = { ...CHECKOUT, children: [{ name: 'reserve stock', attributes: { 'app.items': anyNumber() } }] };
+    const error = thrown(() => assertTrace([tree], shape, 'stock reservation'));
+    expect(error.message).toBe(
+      [
+        'stock reservation: attribute app.items is missing (expected a number)',
+        '  at POST /checkout › reserve stock',
+        '',
+        'expected                       your trace',
+        '  POST /checkout  SERVER         POST /checkout  SERVER',
+        '  │  http.route="/checkout"      │  http.route="/checkout"',
+        '✗ └─ reserve stock             ✗ ├─ reserve stock  INTERNAL',
+        '        app.items=a number       └─ charge card  CLIENT',
+        '                                    │  app.amount=42',
+        '                                    └─ GET /orders/42  CLIENT ⚠ never ended',
+        '',
+        'hint: span "GET /orders/42" was started but never ended: call span.end(), in a finally block so errors end it too.',
+        'hint: span name "GET /orders/42" contains a raw id: span names must be low-cardinality (a route like /orders/:id, not the id itself).',
+      ].join('\n'),
+    );
+    expect(error.mismatch?.path).toEqual(['POST /checkout', 'reserve stock']);
+  });
+
+  it('says when no spans were recorded', () => {
+    const error = thrown(() => assertTrace([], CHECKOUT, 'one span per request'));
+    expect(error.message).toBe(
+      [
+        'one span per request: no spans were recorded (expected a root span "POST /checkout")',
+        '  at POST /checkout',
+        '',
+        'expected                       your trace',
+        '✗ POST /checkout  SERVER       (no spans were recorded)',
+        '  │  http.route="/checkout"',
+        '  ├─ reserve stock',
+        '  └─ charge card  CLIENT',
+        '        app.amount=a number',
+      ].join('\n'),
+    );
+  });
+
+  it('is an assertion error that carries the mismatch, so the runner counts a failed check', () => {
+    const error = thrown(() => assertTrace(contextLost(), CHECKOUT, 'checkout'));
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('AssertionError');
+    expect(error.mismatch?.message).toBe('child span "charge card" is missing under "POST /checkout" (children: "reserve stock")');
+  });
+});
+
+describe('describeMismatch', () => {
+  it('stacks the trees when they are too wide to stand side by side', () => {
+    const long = 'x'.repeat(90);
+    const traces = [traceWithId('4bf92f3577b34da6a3ce929d0e0e4736', span('POST /checkout', { kind: 'server', attributes: { 'app.note': long } }))];
+    const shape: SpanShape = { name: 'POST /checkout', kind: 'server', attributes: { 'app.note': long.toUpperCase() } };
+    const result = matchTraces(traces, shape);
+    if (result.ok) throw new Error('expected a mismatch');
+    const text = describeMismatch('notes', traces, shape, result.mismatch, result.trace);
+    expect(text.split('\n')).toEqual([
+      `notes: attribute app.note is "${long}", expected "${long.toUpperCase()}"`,
+      '  at POST /checkout',
+      '',
+      'expected',
+      '  ✗ POST /checkout  SERVER',
+      `       app.note="${long.toUpperCase()}"`,
+      '',
+      'your trace',
+      '  ✗ POST /checkout  SERVER',
+      `       app.note="${long}"`,
+    ]);
+  });
+});
