@@ -7,14 +7,22 @@ import type { SpanNode, TraceTree } from './model.ts';
 /** Remembers spans between start and end, so a span that never ends can be reported by name. */
 class OpenSpanTracker implements SpanProcessor {
   readonly open = new Map<string, ReadableSpan>();
+  /**
+   * The order spans started in. The SDK stamps start times in whole milliseconds, so spans
+   * started in the same millisecond need this to keep their real order.
+   */
+  readonly startOrder = new Map<string, number>();
+  private counter = 0;
   onStart(span: ReadableSpan): void {
     this.open.set(span.spanContext().spanId, span);
+    this.startOrder.set(span.spanContext().spanId, this.counter++);
   }
   onEnd(span: ReadableSpan): void {
     this.open.delete(span.spanContext().spanId);
   }
   reset(): void {
     this.open.clear();
+    this.startOrder.clear();
   }
   forceFlush(): Promise<void> {
     return Promise.resolve();
@@ -97,8 +105,8 @@ export function traceHarness(): TraceHarness {
     openSpans: () => [...tracker.open.values()],
     traces: () =>
       buildTraces([
-        ...exporter.getFinishedSpans().map((span) => ({ span, ended: true })),
-        ...[...tracker.open.values()].map((span) => ({ span, ended: false })),
+        ...exporter.getFinishedSpans().map((span) => ({ span, ended: true, seq: tracker.startOrder.get(span.spanContext().spanId) })),
+        ...[...tracker.open.values()].map((span) => ({ span, ended: false, seq: tracker.startOrder.get(span.spanContext().spanId) })),
       ]),
     spans: () => inStartOrder(harness.traces()),
     diagnostics: () => diagnostics,
@@ -134,7 +142,7 @@ export function traceHarness(): TraceHarness {
 function inStartOrder(traces: readonly TraceTree[]): SpanNode[] {
   return traces
     .flatMap((t) => t.spans.map((span) => ({ span, at: t.startEpochMs + span.start })))
-    .sort((a, b) => a.at - b.at)
+    .sort((a, b) => a.at - b.at || (a.span.seq ?? 0) - (b.span.seq ?? 0))
     .map((entry) => entry.span);
 }
 

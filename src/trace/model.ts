@@ -38,6 +38,11 @@ export interface SpanNode {
   /** Undefined for a span that was started but never ended. */
   end: number | undefined;
   ended: boolean;
+  /**
+   * Start order among the captured spans. The SDK stamps start times in whole milliseconds,
+   * so spans started in the same millisecond are ordered by this instead.
+   */
+  seq?: number | undefined;
   children: SpanNode[];
 }
 
@@ -82,6 +87,8 @@ export function hrToMs(time: HrTime): number {
 export interface RawSpan {
   span: ReadableSpan;
   ended: boolean;
+  /** Start order among captured spans, when known: breaks ties between equal start times. */
+  seq?: number | undefined;
 }
 
 export function formatValue(value: AttributeValue | undefined): string {

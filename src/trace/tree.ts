@@ -22,7 +22,7 @@ function buildOne(traceId: string, items: RawSpan[]): TraceTree {
   const startEpochMs = Math.min(...items.map((i) => hrToMs(i.span.startTime)));
   const nodes = items
     .map((item) => toNode(item, startEpochMs))
-    .sort((a, b) => a.start - b.start);
+    .sort(byStart);
   const byId = new Map(nodes.map((n) => [n.spanId, n]));
   const roots: SpanNode[] = [];
   for (const node of nodes) {
@@ -34,7 +34,12 @@ function buildOne(traceId: string, items: RawSpan[]): TraceTree {
   return { traceId, roots, spans: nodes, startEpochMs, durationMs: lastEnd };
 }
 
-function toNode({ span, ended }: RawSpan, origin: number): SpanNode {
+/** Start time first; the start order recorded by the harness breaks millisecond ties. */
+export function byStart(a: SpanNode, b: SpanNode): number {
+  return a.start - b.start || (a.seq ?? 0) - (b.seq ?? 0);
+}
+
+function toNode({ span, ended, seq }: RawSpan, origin: number): SpanNode {
   const start = hrToMs(span.startTime) - origin;
   return {
     name: span.name,
@@ -55,6 +60,7 @@ function toNode({ span, ended }: RawSpan, origin: number): SpanNode {
     start,
     end: ended ? hrToMs(span.endTime) - origin : undefined,
     ended,
+    seq,
     children: [],
   };
 }

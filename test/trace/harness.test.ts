@@ -92,6 +92,17 @@ describe('traceHarness', () => {
     expect(harness.spans().map((s) => s.name)).toEqual(['a', 'b', 'a-child', 'b-child']);
   });
 
+  it('keeps the real start order of spans started in the same millisecond, whatever order they end in', () => {
+    const names = Array.from({ length: 30 }, (_, i) => `step-${i}`);
+    tracer().startActiveSpan('parent', (parent) => {
+      const spans = names.map((name) => tracer().startSpan(name));
+      for (const span of [...spans].reverse()) span.end();
+      parent.end();
+    });
+    expect(harness.spans().map((s) => s.name)).toEqual(['parent', ...names]);
+    expect(harness.traces()[0]?.roots[0]?.children.map((s) => s.name)).toEqual(names);
+  });
+
   it('gives the checker a tracer of its own', () => {
     harness.tracer().startSpan('test client').end();
     expect(harness.spans().map((s) => [s.name, s.scope])).toEqual([['test client', 'tracecraft-checker']]);
