@@ -103,7 +103,8 @@ function spanDetails(span: SpanNode, detail: string, p: Paint): string[] {
     lines.push(p.magenta(`${detail}• ${event.name}`) + p.dim(eventAttributes ? ` ${eventAttributes}` : ''));
   }
   for (const link of span.links) {
-    lines.push(p.dim(`${detail}↗ link to trace ${link.traceId.slice(0, 8)}… span ${link.spanId}`));
+    const attributes = formatAttributes(link.attributes);
+    lines.push(p.dim(`${detail}↗ link to trace ${link.traceId.slice(0, 8)}… span ${link.spanId}${attributes ? ` ${attributes}` : ''}`));
   }
   return lines;
 }

@@ -24,7 +24,7 @@ function checkout() {
           status: 'error',
           statusMessage: 'card declined',
           events: [{ name: 'retry', attributes: { attempt: 2 } }, { name: 'gave up' }],
-          links: [{ traceId: LINKED_TRACE, spanId: 'b7ad6b7169203331' }],
+          links: [{ traceId: LINKED_TRACE, spanId: 'b7ad6b7169203331', attributes: { 'messaging.message.id': 'm-7' } }],
         },
         span('POST', { kind: 'client', start: 60, ended: false }),
       ),
@@ -41,7 +41,7 @@ describe('renderTrace', () => {
       '└─ charge card  CLIENT ERROR "card declined"',
       '   │  • retry attempt=2',
       '   │  • gave up',
-      '   │  ↗ link to trace 0af76519… span b7ad6b7169203331',
+      '   │  ↗ link to trace 0af76519… span b7ad6b7169203331 messaging.message.id="m-7"',
       '   └─ POST  CLIENT ⚠ never ended',
     ]);
   });
