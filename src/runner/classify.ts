@@ -41,8 +41,17 @@ function testResult(test: TestCase): TestResult | undefined {
   if (traces) base.traces = traces;
   if (result.state === 'passed') return base;
   const errors = result.errors ?? [];
-  const status: TestStatus = errors.some((e) => ASSERTION_NAMES.has(e.name ?? '')) ? 'fail' : 'error';
+  const status: TestStatus = errors.some((e) => isAssertion(e)) ? 'fail' : 'error';
   return { ...base, status, message: errors.map(describeTestError).join('\n\n') || 'the check failed' };
+}
+
+/**
+ * An assertion, or an error caused by one: fast-check reports a failed property as a plain
+ * Error whose cause is the assertion that failed on the counterexample.
+ */
+function isAssertion(error: SerializedError | undefined, depth = 0): boolean {
+  if (!error || depth > 5) return false;
+  return ASSERTION_NAMES.has(error.name ?? '') || isAssertion(error.cause, depth + 1);
 }
 
 function describeTestError(error: SerializedError & { diff?: string }): string {
@@ -51,7 +60,11 @@ function describeTestError(error: SerializedError & { diff?: string }): string {
   if (exit) return VERDICTS.processExit(exit[1] ?? '');
   const timeout = /Test timed out in (\d+)ms/.exec(message);
   if (timeout) return VERDICTS.timeout(Number(timeout[1]));
-  if (ASSERTION_NAMES.has(error.name ?? '')) {
+  if (!ASSERTION_NAMES.has(error.name ?? '') && isAssertion(error)) {
+    // A failed property: fast-check's summary (seed, counterexample), then the assertion itself.
+    return `${strip(message).trimEnd()}\n\n${describeTestError(error.cause as SerializedError & { diff?: string })}`;
+  }
+  if (isAssertion(error)) {
     return strip(error.diff ? `${message}\n${error.diff}` : message);
   }
   if (error.name === 'UnhandledRejectionError') return message;

@@ -32,10 +32,10 @@ describe('npm run check on a workbook of broken exercises', () => {
     expect(run.code).toBe(1);
     expect(report.version).toBe(1);
     expect(report.status).toBe('error');
-    expect(report.summary).toEqual({ pass: 1, fail: 6, error: 4, skipped: 0 });
+    expect(report.summary).toEqual({ pass: 1, fail: 7, error: 4, skipped: 0 });
     expect(report.exercises.map((e) => e.id)).toEqual([
       'passes', 'fails', 'syntax-error', 'hangs', 'exits', 'type-error',
-      'throws-at-import', 'missing-export', 'unhandled-rejection', 'never-settles', 'replaces-provider',
+      'throws-at-import', 'missing-export', 'unhandled-rejection', 'never-settles', 'replaces-provider', 'property',
     ]);
   });
 
@@ -119,6 +119,14 @@ describe('npm run check on a workbook of broken exercises', () => {
     expect(replaced.tests[0]?.message).toContain('your code replaced the global tracer provider');
   });
 
+  it('counts a failed fast-check property as a failed check, with the counterexample and the assertion', () => {
+    const property = exercise('property');
+    expect(property.status).toBe('fail');
+    expect(property.tests[0]?.status).toBe('fail');
+    expect(property.tests[0]?.message).toContain('Counterexample: [');
+    expect(property.tests[0]?.message).toMatch(/-?\d+ \+ -?\d+: expected/);
+  });
+
   it('remembers each verdict in .workbook/progress.json', async () => {
     const progress = JSON.parse(await readFile(path.join(workbook.root, '.workbook', 'progress.json'), 'utf8')) as {
       version: number;
@@ -141,7 +149,7 @@ describe('npm run check, other ways in', () => {
     const run = await runCli(['check', '--root', workbook.root, '--solutions', '--json']);
     const report = JSON.parse(run.stdout) as JsonReport;
     expect(report.status).toBe('pass');
-    expect(report.summary).toEqual({ pass: 11, fail: 0, error: 0, skipped: 0 });
+    expect(report.summary).toEqual({ pass: 12, fail: 0, error: 0, skipped: 0 });
     expect(run.code).toBe(0);
   });
 

@@ -57,6 +57,19 @@ describe('FakeClock', () => {
     await expect(clock.sleep(5, controller.signal)).rejects.toThrow('deadline');
   });
 
+  it('lets code reach its first timer before runAll looks for one', async () => {
+    const clock = new FakeClock();
+    let done = false;
+    void (async () => {
+      await Promise.resolve();
+      await clock.sleep(100);
+      done = true;
+    })();
+    await clock.runAll();
+    expect(done).toBe(true);
+    expect(clock.now()).toBe(100);
+  });
+
   it('runs every timer with runAll, and refuses to loop forever', async () => {
     const clock = new FakeClock();
     let count = 0;
