@@ -1,13 +1,12 @@
 /**
  * The real import graph of an exercise's source folder, for checks about structure ("the domain
- * never imports OpenTelemetry", "dependencies point inward"). Each file is parsed with
- * TypeScript's parser, so comments, strings and type-only imports are told apart from the
- * imports that run; relative specifiers are resolved to the files they name.
+ * never imports OpenTelemetry", "dependencies point inward"). Each file is parsed (oxc, through
+ * ./scan.ts), so comments, strings and type-only imports are told apart from the imports that
+ * run; relative specifiers are resolved to the files they name.
  */
-import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type ts from 'typescript';
+import { SCAN_MESSAGES, SCAN_MODULE_PREFIX, scanFolder, type ImportKind, type ScannedFolder } from './scan.ts';
 
 export { targetFolder, TARGET_DIR_ENV } from './target.ts';
 
@@ -18,7 +17,7 @@ export { targetFolder, TARGET_DIR_ENV } from './target.ts';
  * - `re-export`: `export … from 'x'`, `export * from 'x'`.
  * - `dynamic`: `import('x')` in an expression.
  */
-export type ImportKind = 'static' | 'type' | 're-export' | 'dynamic';
+export type { ImportKind } from './scan.ts';
 
 export interface ImportEdge {
   /** The importing file, relative to the folder, with `/` separators. */
@@ -56,8 +55,7 @@ export interface ImportGraph {
 }
 
 export const IMPORT_MESSAGES = {
-  readFailed: (what: string, file: string, error: unknown) =>
-    `failed to read ${what} ${file}: ${error instanceof Error ? error.message : String(error)}`,
+  readFailed: SCAN_MESSAGES.readFailed,
   forbidden: (patterns: readonly string[], targets: readonly string[]) =>
     `files matching ${quoteList(patterns)} must not import ${quoteList(targets)}`,
   indirect: (target: string, chain: string) => `imports ${target} indirectly (via ${chain})`,
@@ -72,26 +70,33 @@ function quoteList(items: readonly string[]): string {
   return items.map((i) => `"${i}"`).join(', ');
 }
 
-const SOURCE_FILE = /\.(?:ts|tsx|mts|cts)$/;
+/** A different module id each time, so every read sees the files as they are now. */
+let scans = 0;
+
+/**
+ * Asks the grader process to scan the folder (through the runner's virtual module), or scans it
+ * here when no grader is around (the project's own tests).
+ */
+async function scan(folder: string): Promise<ScannedFolder> {
+  const id = `${SCAN_MODULE_PREFIX}?folder=${encodeURIComponent(folder)}&n=${++scans}`;
+  try {
+    const module = (await import(/* @vite-ignore */ id)) as { default: ScannedFolder };
+    return module.default;
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith('failed to read')) throw error;
+    return scanFolder(folder);
+  }
+}
 
 /** Reads and parses every TypeScript file under `folder`. */
 export async function readImportGraph(folder: string): Promise<ImportGraph> {
   const root = path.resolve(folder);
-  const files = (await listSources(root, '')).sort();
-  const known = new Set(files);
-  // Loaded on first use: TypeScript takes most of a second to load, and only structure checks need it.
-  const { default: typescript } = await import('typescript');
+  const scanned = await scan(root);
+  const known = new Set(scanned.files);
   const edges: ImportEdge[] = [];
   const computed: ComputedImport[] = [];
-  for (const file of files) {
-    const absolute = path.join(root, file);
-    let text: string;
-    try {
-      text = await readFile(absolute, 'utf8');
-    } catch (error) {
-      throw new Error(IMPORT_MESSAGES.readFailed('the source file', absolute, error), { cause: error });
-    }
-    for (const found of scanImports(typescript, file, text)) {
+  for (const file of scanned.files) {
+    for (const found of scanned.found[file] ?? []) {
       if ('expression' in found) {
         computed.push({ from: file, line: found.line, expression: found.expression });
         continue;
@@ -100,85 +105,7 @@ export async function readImportGraph(folder: string): Promise<ImportGraph> {
       edges.push({ from: file, specifier: found.specifier, ...resolved, kind: found.kind, line: found.line });
     }
   }
-  return { folder: root, files, edges, computed };
-}
-
-async function listSources(root: string, relative: string): Promise<string[]> {
-  const dir = path.join(root, relative);
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    throw new Error(IMPORT_MESSAGES.readFailed('the folder', dir, error), { cause: error });
-  }
-  const found: string[] = [];
-  for (const entry of entries) {
-    const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
-    if (entry.isDirectory()) {
-      if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-      found.push(...(await listSources(root, child)));
-    } else if (entry.isFile() && SOURCE_FILE.test(entry.name)) {
-      found.push(child);
-    }
-  }
-  return found;
-}
-
-type Found = { specifier: string; kind: ImportKind; line: number } | { expression: string; line: number };
-
-/** Every import-like construct of one file, in source order. Parsing never throws: odd code yields what it can. */
-function scanImports(typescript: typeof ts, fileName: string, text: string): Found[] {
-  const kind = fileName.endsWith('.tsx') ? typescript.ScriptKind.TSX : typescript.ScriptKind.TS;
-  const source = typescript.createSourceFile(fileName, text, typescript.ScriptTarget.Latest, false, kind);
-  const found: Found[] = [];
-  const lineOf = (node: ts.Node): number => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
-  const literal = (node: ts.Node | undefined): string | undefined =>
-    node && (typescript.isStringLiteral(node) || typescript.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined;
-
-  const visit = (node: ts.Node): void => {
-    if (typescript.isImportDeclaration(node)) {
-      const specifier = literal(node.moduleSpecifier);
-      if (specifier !== undefined) found.push({ specifier, kind: importKind(typescript, node), line: lineOf(node) });
-    } else if (typescript.isExportDeclaration(node)) {
-      const specifier = literal(node.moduleSpecifier);
-      if (specifier !== undefined) found.push({ specifier, kind: exportKind(typescript, node), line: lineOf(node) });
-    } else if (typescript.isImportEqualsDeclaration(node) && typescript.isExternalModuleReference(node.moduleReference)) {
-      const specifier = literal(node.moduleReference.expression);
-      if (specifier !== undefined) found.push({ specifier, kind: node.isTypeOnly ? 'type' : 'static', line: lineOf(node) });
-    } else if (typescript.isImportTypeNode(node)) {
-      const argument = typescript.isLiteralTypeNode(node.argument) ? literal(node.argument.literal) : undefined;
-      if (argument !== undefined) found.push({ specifier: argument, kind: 'type', line: lineOf(node) });
-    } else if (typescript.isCallExpression(node) && node.expression.kind === typescript.SyntaxKind.ImportKeyword) {
-      const argument = node.arguments[0];
-      const specifier = literal(argument);
-      if (specifier !== undefined) found.push({ specifier, kind: 'dynamic', line: lineOf(node) });
-      else if (argument) found.push({ expression: argument.getText(source), line: lineOf(node) });
-    }
-    typescript.forEachChild(node, visit);
-  };
-  visit(source);
-  return found;
-}
-
-function importKind(typescript: typeof ts, node: ts.ImportDeclaration): ImportKind {
-  const clause = node.importClause;
-  if (!clause) return 'static';
-  if (clause.phaseModifier === typescript.SyntaxKind.TypeKeyword) return 'type';
-  // `import { type A, type B } from 'x'`: every name is a type, nothing of 'x' is used at run time.
-  const named = clause.namedBindings;
-  if (!clause.name && named && typescript.isNamedImports(named) && named.elements.length > 0) {
-    if (named.elements.every((element) => element.isTypeOnly)) return 'type';
-  }
-  return 'static';
-}
-
-function exportKind(typescript: typeof ts, node: ts.ExportDeclaration): ImportKind {
-  if (node.isTypeOnly) return 'type';
-  const named = node.exportClause;
-  if (named && typescript.isNamedExports(named) && named.elements.length > 0) {
-    if (named.elements.every((element) => element.isTypeOnly)) return 'type';
-  }
-  return 're-export';
+  return { folder: root, files: scanned.files, edges, computed };
 }
 
 /** `.js` in a specifier names the `.ts` file that compiles to it (NodeNext style). */

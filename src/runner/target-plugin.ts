@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 import { guardExports } from './export-guard.ts';
+import { SCAN_MODULE_PREFIX, scanFolder } from '../checks/scan.ts';
 
 export type Target = 'exercises' | 'solutions';
 
@@ -27,7 +28,14 @@ export function targetPlugin(root: string, target: Target): Plugin {
     enforce: 'pre',
     resolveId(source) {
       if (source.startsWith('#target/')) return path.join(base, source.slice('#target/'.length));
+      if (source.startsWith(SCAN_MODULE_PREFIX)) return `\0${source}`;
       return ENGINE_IMPORTS[source] ?? null;
+    },
+    // A structure check's scan of the learner's folder, parsed here where the parser is already loaded.
+    async load(id) {
+      if (!id.startsWith(`\0${SCAN_MODULE_PREFIX}`)) return null;
+      const folder = new URLSearchParams(id.slice(id.indexOf('?') + 1)).get('folder') ?? '';
+      return `export default ${JSON.stringify(await scanFolder(folder))};`;
     },
     transform(code, id) {
       if (!id.startsWith(checkerDir) || !id.endsWith('.test.ts')) return null;

@@ -11,11 +11,10 @@ import type { TestResult } from './results.ts';
 export const TYPECHECK_NAME = 'type checks cleanly (tsc, strict)';
 
 /**
- * TypeScript's native compiler (TypeScript 7), used only for the learner's files: it checks one
- * exercise in about 0.2 s, so it runs beside the checks on every save. The project's own code
- * (and its compiler API uses) stay on the `typescript` package.
+ * TypeScript 7, the native compiler: it checks one exercise in about 0.2 s, so it runs beside
+ * the checks on every save.
  */
-const NATIVE_TSC = path.join(ENGINE_ROOT, 'node_modules', 'typescript-native', 'bin', 'tsc');
+const NATIVE_TSC = path.join(ENGINE_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const CONFIG_DIR = path.join(ENGINE_ROOT, 'node_modules', '.cache', 'tracecraft');
 
 /** A tsconfig that checks exactly the exercise's files with the workbook's compiler options. */
