@@ -104,7 +104,7 @@ export function openExercise(exercise: Exercise, ctx: ViewContext): Promise<View
       }
       firstCheck = false;
       say(`${p.dim(`checked at ${new Date().toLocaleTimeString()}`)}\n`);
-      say(formatDetails(exercise, result, p));
+      say(formatDetails(exercise, result, p, { alwaysTrace: true }));
       if (result.status === 'pass') say(p.green(firstPass ? `🎉 ${VIEW_MESSAGES.passed}` : VIEW_MESSAGES.passed));
       else say(p.dim(VIEW_MESSAGES.watching(exercise.files)));
     } finally {

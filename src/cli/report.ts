@@ -82,7 +82,7 @@ function indent(text: string, by: string): string {
 }
 
 /** One exercise in detail: every check with its verdict, failures with their message, and the learner's trace. */
-export function formatDetails(exercise: Exercise, result: ExerciseResult, p: Paint = plain): string {
+export function formatDetails(exercise: Exercise, result: ExerciseResult, p: Paint = plain, options: { alwaysTrace?: boolean } = {}): string {
   const lines: string[] = [];
   const mark = colourStatus(result.status, STATUS_MARK[result.status], p);
   lines.push(`${mark} ${p.bold(exercise.id)} ${p.dim(`— ${exercise.title} (${exercise.trackTitle}, ${stars(exercise.difficulty)})`)}  ${colourStatus(result.status, passedOf(result), p)}`);
@@ -91,12 +91,23 @@ export function formatDetails(exercise: Exercise, result: ExerciseResult, p: Pai
     lines.push(`  ${colourStatus(test.status, STATUS_MARK[test.status], p)} ${test.name}`);
     if (test.status !== 'pass' && test.message) lines.push(indent(test.message, '      '), '');
   }
-  const failing = result.tests.find((t) => t.status !== 'pass' && t.traces !== undefined);
-  if (failing?.traces && failing.traces.length > 0 && !(failing.message ?? '').includes('your trace')) {
-    lines.push(p.bold(`  your trace, from "${failing.name}":`));
-    lines.push(indent(renderTraces(failing.traces, { paint: p }).join('\n'), '    '), '');
+  const shown = traceToShow(result, options.alwaysTrace ?? false);
+  if (shown?.traces) {
+    lines.push(p.bold(`  your trace, from "${shown.name}":`));
+    lines.push(indent(renderTraces(shown.traces, { paint: p }).join('\n'), '    '), '');
   }
   return lines.join('\n');
+}
+
+/**
+ * The learner's trace worth drawing under the verdict: the first failing check's, unless its
+ * message already draws it; with `always`, the first passing check's trace when nothing failed.
+ */
+function traceToShow(result: ExerciseResult, always: boolean): TestResult | undefined {
+  const hasTrace = (t: TestResult): boolean => (t.traces?.length ?? 0) > 0;
+  const failing = result.tests.find((t) => t.status !== 'pass' && hasTrace(t));
+  if (failing) return (failing.message ?? '').includes('your trace') ? undefined : failing;
+  return always ? result.tests.find(hasTrace) : undefined;
 }
 
 /** The machine-readable result, in the spirit of Exercism's test-runner results. */
