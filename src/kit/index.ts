@@ -17,3 +17,14 @@ export { TracedStore, STORE_SYSTEM_NAME, ATTR_STORE_KEY } from './store.ts';
 export type { TracedStoreOptions, StoreCall, StoreOperation } from './store.ts';
 export { MessageBus, BUS_MESSAGES } from './bus.ts';
 export type { BusMessage, OutgoingMessage, MessageHandler, PublishedMessage, HandlerFailure, SubscribeOptions, DrainOptions } from './bus.ts';
+export {
+  FakeShop,
+  OutOfStockError,
+  PaymentDeclinedError,
+  CarrierUnavailableError,
+  ServiceUnavailableError,
+  UnknownReferenceError,
+  SHOP_MESSAGES,
+  ATTR_SHOP_ORDER_ID,
+} from './shop.ts';
+export type { ShopInventory, ShopPayments, ShopShipping, ShopBackends, ShopOperation, ShopFailure, ShopEntry, FakeShopOptions } from './shop.ts';
