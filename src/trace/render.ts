@@ -56,9 +56,16 @@ function tree<T>(
   return { lines, lineOf };
 }
 
+/** Long multi-line values (a stack trace) would bury the tree: show their first line and a count. */
+function formatAttributeValue(value: Attributes[string]): string {
+  if (typeof value !== 'string' || !value.includes('\n')) return formatValue(value);
+  const lines = value.split('\n');
+  return `${formatValue(lines[0] ?? '')} (+${lines.length - 1} more line${lines.length === 2 ? '' : 's'})`;
+}
+
 function formatAttributes(attributes: Attributes): string {
   return Object.entries(attributes)
-    .map(([key, value]) => `${key}=${formatValue(value)}`)
+    .map(([key, value]) => `${key}=${formatAttributeValue(value)}`)
     .join(' ');
 }
 

@@ -33,6 +33,19 @@ function checkout() {
 }
 
 describe('renderTrace', () => {
+  it('shows the first line of a multi-line value, such as a stack trace, and how many lines it hides', () => {
+    const failing = trace(
+      span('charge', {
+        status: 'error',
+        events: [{ name: 'exception', attributes: { 'exception.stacktrace': 'Error: declined\n    at charge (pay.ts:3:9)\n    at run (main.ts:1:1)' } }],
+      }),
+    );
+    expect(renderTrace(failing, { barWidth: 0 }).lines).toEqual([
+      'charge  INTERNAL ERROR',
+      '   • exception exception.stacktrace="Error: declined" (+2 more lines)',
+    ]);
+  });
+
   it('draws the tree with kinds, status, never-ended spans, and attributes, events and links under each span', () => {
     expect(renderTrace(checkout(), { barWidth: 0 }).lines).toEqual([
       'POST /checkout  SERVER',
