@@ -28,3 +28,5 @@ export {
   ATTR_SHOP_ORDER_ID,
 } from './shop.ts';
 export type { ShopInventory, ShopPayments, ShopShipping, ShopBackends, ShopOperation, ShopFailure, ShopEntry, FakeShopOptions } from './shop.ts';
+export { InMemoryDatabase, Transaction, WriteConflictError, TransactionClosedError, DATABASE_MESSAGES } from './database.ts';
+export type { DatabaseCall, DatabaseKey, DatabaseOperation, InMemoryDatabaseOptions, TransactionState } from './database.ts';
