@@ -115,7 +115,8 @@ export class MessageBus<Topics extends object = Record<string, unknown>> {
    * Accepts a message for `topic`: resolves once it is queued, before any subscriber sees it.
    * Rejects when the body is not plain data or a header is not a string.
    */
-  async publish<K extends keyof Topics & string>(topic: K, message: OutgoingMessage<Topics[K]>): Promise<void> {
+  /** Accepts a message for delivery; resolves with its id, which a PRODUCER span can record. */
+  async publish<K extends keyof Topics & string>(topic: K, message: OutgoingMessage<Topics[K]>): Promise<string> {
     if (this.halt) throw new Error(BUS_MESSAGES.halted, { cause: this.halt });
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.headers ?? {})) {
@@ -133,6 +134,7 @@ export class MessageBus<Topics extends object = Record<string, unknown>> {
     const recipients = [...(this.subscriptions.get(topic) ?? [])];
     this.pending++;
     setImmediate(() => this.deliver(entry, recipients));
+    return entry.id;
   }
 
   /** Calls `handler` with every later message of `topic`. Returns the unsubscribe function. */

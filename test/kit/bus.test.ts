@@ -71,10 +71,11 @@ describe('MessageBus delivery', () => {
     expect(bus.published).toHaveLength(1);
   });
 
-  it('logs every accepted message with its topic, headers and body', async () => {
+  it('logs every accepted message with its topic, headers and body, and tells the publisher its id', async () => {
     const bus = new MessageBus();
-    await bus.publish('payments', { headers: { traceparent: 'tp', 'x-id': '7' }, body: { amount: 3 } });
-    await bus.publish('nobody-listens', { body: null });
+    const first = await bus.publish('payments', { headers: { traceparent: 'tp', 'x-id': '7' }, body: { amount: 3 } });
+    const second = await bus.publish('nobody-listens', { body: null });
+    expect([first, second]).toEqual(['1', '2']);
     expect(bus.published).toEqual([
       { id: '1', topic: 'payments', headers: { traceparent: 'tp', 'x-id': '7' }, body: { amount: 3 } },
       { id: '2', topic: 'nobody-listens', headers: {}, body: null },
