@@ -1,11 +1,5 @@
-import { loadCatalog } from '../catalog/index.ts';
 import { createGrader, gradeOnce } from '../runner/grade.ts';
 import { CHECK_USAGE, parseCheckArgs, UsageError } from './args.ts';
-import { formatDetails, formatSummary, formatTable, overallStatus, toJson } from './report.ts';
-import { selectExercises } from './select.ts';
-import { terminalPaint } from './paint.ts';
-import { resolveFor } from './servers.ts';
-import { recordResults } from './record.ts';
 
 /** `npm run check`: grades the selected exercises once and exits 0 (all passed), 1 (a check failed) or 2 (usage). */
 export async function checkCommand(argv: readonly string[]): Promise<number> {
@@ -19,12 +13,22 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     console.log(CHECK_USAGE);
     return 0;
   }
-  const paint = args.json ? undefined : terminalPaint();
   // The reference solutions are trusted, so a bulk run of them can share one process.
   const isolate = !(args.target === 'solutions' && args.ids.length !== 1);
   // Start the grader first: its start-up (vitest) overlaps with reading the catalog and finding servers.
   const grader = createGrader({ root: args.root, target: args.target, isolate });
   grader.start().catch(() => undefined);
+  // Everything else is loaded while the grader starts: it is the one on the critical path.
+  const [{ loadCatalog }, report, { selectExercises }, { terminalPaint }, { resolveFor }, { recordResults }] = await Promise.all([
+    import('../catalog/index.ts'),
+    import('./report.ts'),
+    import('./select.ts'),
+    import('./paint.ts'),
+    import('./servers.ts'),
+    import('./record.ts'),
+  ]);
+  const { formatDetails, formatSummary, formatTable, overallStatus, toJson } = report;
+  const paint = args.json ? undefined : terminalPaint();
   try {
     const catalog = await loadCatalog(args.root);
     const exercises = selectExercises(catalog, args.ids, args.tracks);

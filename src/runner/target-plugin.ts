@@ -31,6 +31,13 @@ export function targetPlugin(root: string, target: Target): Plugin {
       if (source.startsWith(SCAN_MODULE_PREFIX)) return `\0${source}`;
       return ENGINE_IMPORTS[source] ?? null;
     },
+    configureVitest(context) {
+      // A scan reflects the files on disk now, never a cached copy; checker files are rewritten per target.
+      context.experimental_defineCacheKeyGenerator(({ id }) => {
+        if (id.includes(SCAN_MODULE_PREFIX)) return false;
+        return id.startsWith(checkerDir) ? `${target}:${base}` : undefined;
+      });
+    },
     // A structure check's scan of the learner's folder, parsed here where the parser is already loaded.
     async load(id) {
       if (!id.startsWith(`\0${SCAN_MODULE_PREFIX}`)) return null;

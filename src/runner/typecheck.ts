@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Exercise } from '../catalog/index.ts';
 import { strip } from './classify.ts';
@@ -17,10 +16,14 @@ export const TYPECHECK_NAME = 'type checks cleanly (tsc, strict)';
 const NATIVE_TSC = path.join(ENGINE_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const CONFIG_DIR = path.join(ENGINE_ROOT, 'node_modules', '.cache', 'tracecraft');
 
-/** A tsconfig that checks exactly the exercise's files with the workbook's compiler options. */
+let configs = 0;
+
+/**
+ * A tsconfig that checks exactly the exercise's files with the workbook's compiler options.
+ * It lives under the workbook's node_modules (so `types: ["node"]` resolves) and only for one run.
+ */
 async function writeConfig(exercise: Exercise): Promise<string> {
-  const id = createHash('sha1').update(exercise.dir).digest('hex').slice(0, 12);
-  const file = path.join(CONFIG_DIR, `tsconfig.${exercise.id}.${id}.json`);
+  const file = path.join(CONFIG_DIR, `tsconfig.${exercise.id}.${process.pid}.${++configs}.json`);
   await mkdir(CONFIG_DIR, { recursive: true });
   const config = {
     extends: path.join(ENGINE_ROOT, 'tsconfig.json'),
@@ -39,6 +42,12 @@ async function writeConfig(exercise: Exercise): Promise<string> {
  */
 export async function typecheckExercise(root: string, exercise: Exercise): Promise<TestResult | undefined> {
   const config = await writeConfig(exercise);
+  const result = await runCompiler(root, config);
+  await rm(config, { force: true });
+  return result;
+}
+
+function runCompiler(root: string, config: string): Promise<TestResult | undefined> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [NATIVE_TSC, '-p', config, '--pretty', 'true'], {
       cwd: root,

@@ -57,6 +57,11 @@ export class VitestSession {
         teardownTimeout: 1000,
         dangerouslyIgnoreUnhandledErrors: false,
         printConsoleTrace: false,
+        // Transformed modules are kept on disk between runs, so a cold `check` finds them ready.
+        experimental: {
+          fsModuleCache: true,
+          fsModuleCachePath: path.join(ENGINE_ROOT, 'node_modules', '.cache', 'tracecraft', `vitest-${options.target}`),
+        },
         silent: true,
         reporters: [
           {
