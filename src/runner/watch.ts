@@ -6,7 +6,8 @@ export interface FileWatch {
 }
 
 /**
- * Calls `onChange` with the changed files once a burst of saves settles. Watches the folder,
+ * Calls `onChange` with the changed files once a burst of saves settles: the listed files and
+ * any TypeScript file under the folder. Watches the folder,
  * not the files: many editors save by writing a new file and renaming it over the old one,
  * which a watcher on the old file would miss.
  */
@@ -17,7 +18,8 @@ export function watchFiles(dir: string, files: readonly string[], onChange: (cha
   const watcher: FSWatcher = watch(dir, { recursive: true }, (_event, name) => {
     if (!name) return;
     const relative = path.normalize(name.toString());
-    if (!wanted.has(relative)) return;
+    // The listed files, and any other TypeScript file the learner adds (a new adapter, a new ring).
+    if (!wanted.has(relative) && !/\.(?:ts|tsx|mts|cts)$/.test(relative)) return;
     pending.add(path.join(dir, relative));
     clearTimeout(timer);
     timer = setTimeout(() => {
