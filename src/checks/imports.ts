@@ -70,15 +70,19 @@ function quoteList(items: readonly string[]): string {
   return items.map((i) => `"${i}"`).join(', ');
 }
 
-/** A different module id each time, so every read sees the files as they are now. */
+/**
+ * A different module id for every read, across runs too (each run starts a fresh worker, while
+ * the grader's module graph lives on): every read sees the files as they are now.
+ */
 let scans = 0;
+const RUN = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 /**
  * Asks the grader process to scan the folder (through the runner's virtual module), or scans it
  * here when no grader is around (the project's own tests).
  */
 async function scan(folder: string): Promise<ScannedFolder> {
-  const id = `${SCAN_MODULE_PREFIX}?folder=${encodeURIComponent(folder)}&n=${++scans}`;
+  const id = `${SCAN_MODULE_PREFIX}?folder=${encodeURIComponent(folder)}&run=${RUN}&n=${++scans}`;
   try {
     const module = (await import(/* @vite-ignore */ id)) as { default: ScannedFolder };
     return module.default;

@@ -1,3 +1,5 @@
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -42,5 +44,29 @@ describe('a checker that reads the source of the exercise it grades', () => {
       'the domain never imports OpenTelemetry:\n' +
         '  - domain/order.ts:1 imports "@opentelemetry/api": the domain must not depend on OpenTelemetry',
     );
+  });
+});
+
+describe('a structure check in watch mode', () => {
+  it('reads the files as they are at each run, not as they were at the first one', async () => {
+    // A private copy, so the test can fix the learner's domain between two runs of one grader.
+    const root = await mkdtemp(path.join(os.tmpdir(), 'tracecraft-imports-'));
+    await cp(ROOT, root, { recursive: true });
+    await symlink(path.join(ROOT, '..', '..', '..', '..', 'node_modules'), path.join(root, 'node_modules'), 'dir');
+    const checker = path.join(root, 'checker', '01-arch', '01-pure-domain.test.ts');
+    const grader = new Grader({ root, target: 'exercises', testTimeoutMs: 20_000, isolate: true });
+    try {
+      const before = await grader.run([checker]);
+      expect(before.results.get(checker)?.tests[2]?.status).toBe('fail');
+      const domain = path.join(root, 'exercises', '01-arch', '01-pure-domain', 'domain', 'order.ts');
+      const fixed = await readFile(path.join(root, 'solutions', '01-arch', '01-pure-domain', 'domain', 'order.ts'), 'utf8');
+      await writeFile(domain, fixed);
+      grader.invalidate([domain]);
+      const after = await grader.run([checker]);
+      expect(after.results.get(checker)?.tests[2]).toMatchObject({ name: 'keeps OpenTelemetry out of the domain', status: 'pass' });
+    } finally {
+      await grader.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
