@@ -32,9 +32,9 @@ describe('npm run check on a workbook of broken exercises', () => {
     expect(run.code).toBe(1);
     expect(report.version).toBe(1);
     expect(report.status).toBe('error');
-    expect(report.summary).toEqual({ pass: 1, fail: 7, error: 4, skipped: 0 });
+    expect(report.summary).toEqual({ pass: 2, fail: 7, error: 4, skipped: 0 });
     expect(report.exercises.map((e) => e.id)).toEqual([
-      'passes', 'fails', 'syntax-error', 'hangs', 'exits', 'type-error',
+      'passes', 'fails', 'syntax-error', 'hangs', 'exits', 'type-error', 'needs-redis',
       'throws-at-import', 'missing-export', 'unhandled-rejection', 'never-settles', 'replaces-provider', 'property',
     ]);
   });
@@ -127,6 +127,10 @@ describe('npm run check on a workbook of broken exercises', () => {
     expect(property.tests[0]?.message).toMatch(/-?\d+ \+ -?\d+: expected/);
   });
 
+  it('finds the server an exercise needs and hands its URL to the checks', () => {
+    expect(exercise('needs-redis')).toMatchObject({ status: 'pass', tests: [{ status: 'pass' }, { status: 'pass' }] });
+  });
+
   it('remembers each verdict in .workbook/progress.json', async () => {
     const progress = JSON.parse(await readFile(path.join(workbook.root, '.workbook', 'progress.json'), 'utf8')) as {
       version: number;
@@ -149,7 +153,7 @@ describe('npm run check, other ways in', () => {
     const run = await runCli(['check', '--root', workbook.root, '--solutions', '--json']);
     const report = JSON.parse(run.stdout) as JsonReport;
     expect(report.status).toBe('pass');
-    expect(report.summary).toEqual({ pass: 12, fail: 0, error: 0, skipped: 0 });
+    expect(report.summary).toEqual({ pass: 13, fail: 0, error: 0, skipped: 0 });
     expect(run.code).toBe(0);
   });
 
@@ -161,7 +165,7 @@ describe('npm run check, other ways in', () => {
     expect(run.stdout).toMatch(/✗ fails\s+★\s+1\/3/);
     expect(run.stdout).toMatch(/! syntax-error\s+★\s+error/);
     expect(run.stdout).not.toMatch(/^Faults$/m);
-    expect(run.stdout).toContain('Total: 1 passed, 3 failed, 2 errored, 0 skipped (6 exercises)');
+    expect(run.stdout).toContain('Total: 2 passed, 3 failed, 2 errored, 0 skipped (7 exercises)');
   });
 
   it('shows each failing check of a named exercise with its message', async () => {
