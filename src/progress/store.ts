@@ -216,15 +216,25 @@ export class ProgressStore {
     return structuredClone(this.state);
   }
 
-  /** Writes the state to .workbook/progress.json atomically. */
-  async save(): Promise<void> {
-    try {
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await writeFileAtomic(this.file, serializeProgress(this.state));
-    } catch (error) {
-      throw new ProgressError(FAILED_TO_WRITE_PROGRESS(reasonOf(error)), { cause: error });
-    }
+  /**
+   * Writes the state to .workbook/progress.json atomically. Saves run one after another, so a
+   * save started later (with newer state) can never be overtaken by an earlier one.
+   */
+  save(): Promise<void> {
+    const write = async (): Promise<void> => {
+      try {
+        await fs.mkdir(path.dirname(this.file), { recursive: true });
+        await writeFileAtomic(this.file, serializeProgress(this.state));
+      } catch (error) {
+        throw new ProgressError(FAILED_TO_WRITE_PROGRESS(reasonOf(error)), { cause: error });
+      }
+    };
+    const saved = this.saving.then(write, write);
+    this.saving = saved.catch(() => undefined);
+    return saved;
   }
+
+  private saving: Promise<void> = Promise.resolve();
 
   /** The entry for `id`, if any (an own key only: an id like "constructor" must not find Object's). */
   private own(id: string): ExerciseProgress | undefined {

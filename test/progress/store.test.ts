@@ -94,6 +94,19 @@ describe('ProgressStore', () => {
     expect(reopened.store.get('first-span')?.status).toBe('pass');
   });
 
+  it('keeps the newest state when saves overlap, as when the learner asks for hints in a row', async () => {
+    const { store } = await ProgressStore.open(root);
+    const saves: Promise<void>[] = [];
+    for (let hint = 1; hint <= 20; hint++) {
+      store.hintShown('first-span');
+      saves.push(store.save());
+    }
+    await Promise.all(saves);
+    const reopened = await ProgressStore.open(root);
+    expect(reopened.store.get('first-span')?.hintsShown).toBe(20);
+    expect(await fs.readdir(path.join(root, '.workbook'))).toEqual(['progress.json']);
+  });
+
   it('keeps the first passedAt when the exercise later fails or passes again', async () => {
     const { store } = await ProgressStore.open(root, steppingClock());
     store.record('saga', 'fail'); // 14:00
