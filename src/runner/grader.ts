@@ -81,7 +81,7 @@ export class Grader {
       execArgv,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       detached: process.platform !== 'win32',
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...terminalWidth() },
     });
     this.child = child;
     this.stderr = '';
@@ -236,6 +236,12 @@ export class Grader {
   async close(): Promise<void> {
     this.kill();
   }
+}
+
+/** Failure messages are drawn in the checks; they fit the terminal, less the indent the CLI adds. */
+function terminalWidth(): Record<string, string> {
+  const columns = process.stdout.columns;
+  return columns ? { TRACECRAFT_WIDTH: String(Math.max(40, columns - 8)) } : {};
 }
 
 function errorResult(file: string, message: string, test?: string): ModuleResult {

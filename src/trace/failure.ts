@@ -46,7 +46,7 @@ export function describeMismatch(
     `${concept}: ${mismatch.message}`,
     `  at ${mismatch.path.join(' › ')}`,
     '',
-    ...sideBySide({ title: FAILURE_TEXT.expectedTitle, lines: expected.lines }, { title: FAILURE_TEXT.actualTitle, lines: actual }),
+    ...sideBySide({ title: FAILURE_TEXT.expectedTitle, lines: expected.lines }, { title: FAILURE_TEXT.actualTitle, lines: actual }, messageWidth()),
     ...others,
     ...(findings.length > 0 ? ['', ...findings.map(FAILURE_TEXT.hint)] : []),
   ].join('\n');
@@ -58,4 +58,13 @@ export function assertTrace(traces: readonly TraceTree[], shape: SpanShape, conc
   if (result.ok && result.trace) return result.trace;
   if (result.ok) throw new TraceAssertionError(`${concept}: no trace matched`, undefined);
   throw new TraceAssertionError(describeMismatch(concept, traces, shape, result.mismatch, result.trace), result.mismatch);
+}
+
+/** The env variable through which the CLI tells the checks how wide the learner's terminal is. */
+export const WIDTH_ENV = 'TRACECRAFT_WIDTH';
+
+/** How wide a failure message may be: the learner's terminal (less the CLI's indent), or 160. */
+function messageWidth(): number {
+  const width = Number(process.env[WIDTH_ENV]);
+  return Number.isFinite(width) && width >= 40 ? width : 160;
 }

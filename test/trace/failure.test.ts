@@ -156,4 +156,21 @@ describe('describeMismatch', () => {
       `       app.note="${long}"`,
     ]);
   });
+
+  it('fits the trees to the terminal width the CLI passes on, stacking them in a narrow terminal', () => {
+    const traces = contextLost();
+    const result = matchTraces(traces, CHECKOUT);
+    if (result.ok) throw new Error('expected a mismatch');
+    const wide = describeMismatch('one trace', traces, CHECKOUT, result.mismatch, result.trace);
+    process.env['TRACECRAFT_WIDTH'] = '50';
+    try {
+      const narrow = describeMismatch('one trace', traces, CHECKOUT, result.mismatch, result.trace);
+      expect(wide.split('\n')).toContain('');
+      expect(wide).toMatch(/^expected\s+your trace$/m);
+      expect(narrow).not.toMatch(/^expected\s+your trace$/m);
+      expect(narrow.split('\n')).toContain('your trace');
+    } finally {
+      delete process.env['TRACECRAFT_WIDTH'];
+    }
+  });
 });
