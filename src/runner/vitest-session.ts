@@ -20,7 +20,7 @@ export interface SessionOptions {
   target: Target;
   /** Per-check limit for a promise that never settles. */
   testTimeoutMs: number;
-  /** Run checker files in separate processes (protects exercises from each other's faults). */
+  /** Give each checker file a fresh worker (protects exercises from each other's faults and leftover state). */
   isolate: boolean;
   events: SessionEvents;
 }
