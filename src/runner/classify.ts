@@ -86,6 +86,8 @@ function relative(file: string): string {
 /** A checker file that could not even load: the learner's code did not compile, import or export. */
 function describeModuleError(error: SerializedError & { frame?: string; loc?: { file?: string; line?: number; column?: number } }): string {
   const message = error.message ?? String(error);
+  // A rejection the harness caught after the last check (its afterAll hook).
+  if (error.name === 'UnhandledRejectionError') return `${VERDICTS.unhandled}: ${message}`;
   if (error.name === 'MissingExportError' || /does not provide an export named/.test(message)) {
     return `${VERDICTS.missingExport}: ${message}`;
   }

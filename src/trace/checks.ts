@@ -3,7 +3,7 @@
  * lifecycle, trace assertions that explain themselves, and small helpers for
  * randomized inputs. Learners never import this; their code only uses @opentelemetry/api.
  */
-import { afterEach, beforeEach, onTestFinished, TestRunner, type TestContext } from 'vitest';
+import { afterAll, afterEach, beforeEach, onTestFinished, TestRunner, type TestContext } from 'vitest';
 import { traceHarness, type TraceHarness } from './harness.ts';
 import { assertTrace, TraceAssertionError } from './failure.ts';
 import type { SpanShape } from './match.ts';
@@ -57,19 +57,25 @@ export function useTracing(): TraceHarness {
     });
   });
   const unhandled: unknown[] = [];
-  process.on('unhandledRejection', (reason) => unhandled.push(reason));
-  afterEach(async () => {
-    // Give a rejection that nobody awaited the turn it needs to be reported, then blame this check.
+  const onRejection = (reason: unknown): void => void unhandled.push(reason);
+  // With a listener of ours, vitest leaves unhandled rejections to us: every one must end in a verdict.
+  process.on('unhandledRejection', onRejection);
+  const blameLost = async (): Promise<void> => {
+    // Give a rejection that nobody awaited the turn it needs to be reported.
     await new Promise((resolve) => setImmediate(resolve));
     const lost = unhandled.splice(0);
-    if (lost.length > 0) {
-      const reason = lost[0];
-      const detail = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
-      throw new UnhandledRejectionError(
-        `your code left a rejected promise that nobody awaited or caught (${detail}). ` +
-          'Await every promise you start, or attach a .catch() where it is really meant to run in the background.',
-      );
+    if (lost.length > 0) throw new UnhandledRejectionError(unhandledMessage(lost[0]));
+  };
+  afterAll(async () => {
+    // A rejection that surfaces after the last check still fails the file, instead of vanishing.
+    try {
+      await blameLost();
+    } finally {
+      process.off('unhandledRejection', onRejection);
     }
+  });
+  afterEach(async () => {
+    await blameLost();
     const replaced = harness.verifyGlobals();
     if (replaced) {
       harness.restoreGlobals();
@@ -113,6 +119,14 @@ export function traceFailure(harness: TraceHarness, message: string): TraceAsser
   return new TraceAssertionError(
     [message, ...findings.map((f) => `hint: ${f}`)].join('\n'),
     undefined,
+  );
+}
+
+function unhandledMessage(reason: unknown): string {
+  const detail = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+  return (
+    `your code left a rejected promise that nobody awaited or caught (${detail}). ` +
+    'Await every promise you start, or attach a .catch() where it is really meant to run in the background.'
   );
 }
 
