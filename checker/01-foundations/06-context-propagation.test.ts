@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { expectAllEnded, expectTrace, random, TraceAssertionError, useTracing, type SpanShape } from '#checks';
+import { expectAllEnded, expectTrace, random, CheckFailure, useTracing, type SpanShape } from '#checks';
 import { httpRequest, startHttpServer, type LoopbackServer } from '#kit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { greet } from '#target/01-foundations/06-context-propagation/client.ts';
@@ -38,7 +38,7 @@ async function answered<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new TraceAssertionError(`${what}: no answer within ${ANSWER_MS} ms (does the server end every response?)`, undefined)),
+      () => reject(new CheckFailure(`${what}: no answer within ${ANSWER_MS} ms (does the server end every response?)`)),
       ANSWER_MS,
     );
   });

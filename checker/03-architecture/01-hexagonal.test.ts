@@ -10,7 +10,7 @@ import {
   random,
   readImportGraph,
   targetFolder,
-  TraceAssertionError,
+  CheckFailure,
   useTracing,
   type SpanNode,
   type SpanShape,
@@ -60,7 +60,7 @@ async function postOrder(url: string, order: unknown): Promise<Reply> {
     body: JSON.stringify(order),
     timeoutMs: ANSWER_MS,
   }).catch((error: unknown) => {
-    throw new TraceAssertionError(`POST /orders got no answer (${(error as Error).message}): does the handler end every response?`, undefined);
+    throw new CheckFailure(`POST /orders got no answer (${(error as Error).message}): does the handler end every response?`);
   });
   let body: Record<string, unknown> = {};
   try {

@@ -12,7 +12,7 @@ import {
   readImportGraph,
   spansNamed,
   targetFolder,
-  TraceAssertionError,
+  CheckFailure,
   useTracing,
   type SpanNode,
   type SpanShape,
@@ -86,7 +86,7 @@ async function postTransfer(url: string, from: string, to: string, amountCents: 
     body: JSON.stringify({ from, to, amountCents }),
     timeoutMs: ANSWER_MS,
   }).catch((error: unknown) => {
-    throw new TraceAssertionError(`POST /transfers got no answer (${(error as Error).message}): does the handler end every response?`, undefined);
+    throw new CheckFailure(`POST /transfers got no answer (${(error as Error).message}): does the handler end every response?`);
   });
   return response.status;
 }

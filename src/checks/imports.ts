@@ -6,6 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { CheckFailure } from './contract.ts';
 import { SCAN_MESSAGES, SCAN_MODULE_PREFIX, scanFolder, type ImportKind, type ScannedFolder } from './scan.ts';
 
 export { targetFolder, TARGET_DIR_ENV } from './target.ts';
@@ -365,10 +366,8 @@ export function layersPointInward(graph: ImportGraph, rings: readonly (string | 
   return violations;
 }
 
-/** A structure rule was broken. Named like chai's assertion error, so the runner counts a failed check, not a crash. */
-export class ImportRuleError extends Error {
-  override readonly name = 'AssertionError';
-}
+/** A structure rule was broken: a failed check, not a crash. */
+export class ImportRuleError extends CheckFailure {}
 
 /** Fails the check with `concept` and one line per violation; does nothing when there are none. */
 export function expectNoViolations(violations: readonly string[], concept: string): void {

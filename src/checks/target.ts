@@ -5,9 +5,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENV } from './contract.ts';
 
-/** Set by the runner for every checker process: the absolute exercises/ or solutions/ folder graded in this run. */
-export const TARGET_DIR_ENV = 'TRACECRAFT_TARGET_DIR';
+/** Set by the runner for every checker process: the absolute folder graded in this run. */
+export const TARGET_DIR_ENV = ENV.targetDir;
 
 /** The workbook's own folder (two levels above this module). */
 const ENGINE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,6 +1,9 @@
 import { createGrader, gradeOnce } from '../runner/grade.ts';
 import { CHECK_USAGE, parseCheckArgs, UsageError } from './args.ts';
 
+/** How a learner asks for the traces a detailed check does not draw. */
+const CHECK_MORE_TRACES = 'add --traces to draw them';
+
 /** `npm run check`: grades the selected exercises once and exits 0 (all passed), 1 (a check failed) or 2 (usage). */
 export async function checkCommand(argv: readonly string[]): Promise<number> {
   let args;
@@ -19,13 +22,14 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   const grader = createGrader({ root: args.root, target: args.target, isolate });
   grader.start().catch(() => undefined);
   // Everything else is loaded while the grader starts: it is the one on the critical path.
-  const [{ loadCatalog }, report, { selectExercises }, { terminalPaint }, { resolveFor }, { recordResults }] = await Promise.all([
+  const [{ loadCatalog }, report, { selectExercises }, { terminalPaint }, { resolveFor }, { recordResults }, { outputWidth }] = await Promise.all([
     import('../catalog/index.ts'),
     import('./report.ts'),
     import('./select.ts'),
     import('./paint.ts'),
     import('./servers.ts'),
     import('./record.ts'),
+    import('./layout.ts'),
   ]);
   const { formatDetails, formatSummary, formatTable, overallStatus, toJson } = report;
   const paint = args.json ? undefined : terminalPaint();
@@ -46,7 +50,8 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
       } else if (args.ids.length > 0) {
         for (const result of results) {
           const exercise = catalog.byId(result.id);
-          if (exercise) console.log(`${formatDetails(exercise, result, paint)}\n`);
+          const options = { width: outputWidth(), allTraces: args.traces, moreTraces: CHECK_MORE_TRACES };
+          if (exercise) console.log(`${formatDetails(exercise, result, paint, options)}\n`);
         }
         console.log(formatSummary(results, paint));
       } else {

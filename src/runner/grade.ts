@@ -1,9 +1,10 @@
 import path from 'node:path';
 import type { Exercise } from '../catalog/index.ts';
-import { Grader } from './grader.ts';
+import { Grader, type RunOutcome } from './grader.ts';
 import type { Target } from './target-plugin.ts';
 import type { ExerciseResult, ModuleResult, TestResult } from './results.ts';
 import { typecheckExercise } from './typecheck.ts';
+import { describeFault } from './faults.ts';
 
 export interface GradeOptions {
   root: string;
@@ -45,12 +46,18 @@ export function exerciseResult(
 ): ExerciseResult {
   const base = { id: exercise.id, track: exercise.track };
   if (!module) return { ...base, status: 'error', message: 'the checker did not report a result', tests: [] };
+  if (module.fault) {
+    const message = describeFault(module.fault, exercise.files.map((f) => path.posix.join('exercises', exercise.relDir, f)));
+    return { ...base, status: 'error', message, tests: module.tests.map((t) => (t.status === 'error' && !t.message ? { ...t, message } : t)), durationMs: module.durationMs };
+  }
   const mine = unhandled.filter((u) => u.file !== undefined && path.resolve(u.file) === path.resolve(exercise.checkerFile));
   if (mine.length > 0 && module.status !== 'error') {
-    return { ...base, status: 'error', message: mine.map((u) => u.message).join('\n'), tests: module.tests, durationMs: module.durationMs };
+    const message = [...new Set(mine.map((u) => u.message))].join('\n');
+    return { ...base, status: 'error', message, tests: module.tests, durationMs: module.durationMs, ...(module.output ? { output: module.output } : {}) };
   }
   const result: ExerciseResult = { ...base, status: module.status, tests: module.tests, durationMs: module.durationMs };
   if (module.message) result.message = module.message;
+  if (module.output) result.output = module.output;
   return result;
 }
 
@@ -64,19 +71,17 @@ export function createGrader(options: Pick<GradeOptions, 'root' | 'target' | 'te
 }
 
 /**
- * Grades exercises once and returns their results in catalog order. Pass a grader that was
- * started early to overlap its start-up with the caller's own work; otherwise one is made here.
+ * Grades exercises with a grader that stays up (watch mode, or a run the caller closes), and
+ * returns their results in the given order: the one grading path of `check` and `learn`.
+ * The type check runs beside the checks. Rejects only when the grader cannot start.
  */
-export async function gradeOnce(exercises: readonly Exercise[], options: GradeOptions, started?: Grader): Promise<ExerciseResult[]> {
+export async function gradeWith(grader: Grader, exercises: readonly Exercise[], options: Omit<GradeOptions, 'target' | 'isolate' | 'testTimeoutMs'>): Promise<ExerciseResult[]> {
   const toRun = exercises.filter((e) => !options.skipped?.has(e.id));
-  let outcome: Awaited<ReturnType<Grader['run']>> = { results: new Map(), unhandled: [] };
-  const grader = started ?? (toRun.length > 0 ? createGrader(options) : undefined);
   const typechecks = options.typecheck ? typecheckAll(options.root, toRun) : Promise.resolve(new Map<string, TestResult | undefined>());
-  try {
-    if (grader && toRun.length > 0) outcome = await grader.run(toRun.map((e) => path.resolve(e.checkerFile)), options.env);
-  } finally {
-    await grader?.close();
-  }
+  // A grader that cannot start must not leave the type check's promise unobserved.
+  typechecks.catch(() => undefined);
+  const outcome: RunOutcome =
+    toRun.length > 0 ? await grader.run(toRun.map((e) => path.resolve(e.checkerFile)), options.env) : { results: new Map(), unhandled: [] };
   const types = await typechecks;
   return exercises.map((exercise) => {
     const skip = options.skipped?.get(exercise.id);
@@ -84,4 +89,18 @@ export async function gradeOnce(exercises: readonly Exercise[], options: GradeOp
     const result = exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled);
     return withTypecheck(result, types.get(exercise.id));
   });
+}
+
+/**
+ * Grades exercises once and returns their results in catalog order. Pass a grader that was
+ * started early to overlap its start-up with the caller's own work; otherwise one is made here.
+ * The grader is closed at the end either way.
+ */
+export async function gradeOnce(exercises: readonly Exercise[], options: GradeOptions, started?: Grader): Promise<ExerciseResult[]> {
+  const grader = started ?? createGrader(options);
+  try {
+    return await gradeWith(grader, exercises, options);
+  } finally {
+    await grader.close();
+  }
 }

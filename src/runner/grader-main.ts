@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   const session = await VitestSession.create({
     ...args,
     events: {
+      moduleQueued: (file) => send({ type: 'module-queued', runId, file }),
       moduleStart: (file) => send({ type: 'module-start', runId, file }),
       moduleCollected: (file) => send({ type: 'module-collected', runId, file }),
       testStart: (file, name) => send({ type: 'test-start', runId, file, name }),
@@ -30,10 +31,6 @@ async function main(): Promise<void> {
     if (message.type === 'warm') return session.warm(message.files);
     queue = queue.then(async () => {
       if (message.type === 'invalidate') session.invalidate(message.files);
-      if (message.type === 'close') {
-        await session.close();
-        process.exit(0);
-      }
       if (message.type === 'run') {
         runId = message.runId;
         // Server URLs resolved by the CLI; the checker processes vitest starts inherit them.

@@ -1,29 +1,24 @@
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromGrader, GraderArgs, ToGrader } from './protocol.ts';
-import type { ModuleResult } from './results.ts';
+import type { Fault, ModuleResult } from './results.ts';
 
 export const GRADER_MESSAGES = {
-  stuckTest: (name: string | undefined, ms: number) =>
-    `${name ? `the check "${name}"` : 'a check'} was still running after ${ms} ms and did not answer its own time limit: ` +
-    'an infinite loop (or a long synchronous computation) in your code? The process running it was stopped.',
-  stuckSilent: (ms: number) =>
-    `your code stopped responding: the checks made no progress for ${ms} ms ` +
-    '(an infinite loop or a long synchronous computation, at load time or in a check?). The process running it was stopped.',
   crashed: (detail: string) => `the checker process stopped unexpectedly${detail ? `: ${detail}` : ''}`,
-  interrupted: 'not run: another exercise had to be stopped; run it again',
 } as const;
 
 export interface GraderOptions extends GraderArgs {
   /** Extra time past the per-check limit before a check is declared stuck. */
   graceMs?: number;
   /**
-   * How long a checker file may go without reporting anything. Vitest batches its progress
-   * reports, so a worker stuck in a loop may never report the check it is in; this limit
-   * covers loading (transforming and importing) as well as the first check.
+   * How long a checker file may take to load (transform and import the checks and the learner's
+   * code) once a worker took it. Past it, the code is stuck at load time.
    */
-  silenceTimeoutMs?: number;
+  loadTimeoutMs?: number;
+  /** Extra environment for the grader and the checker processes it starts. */
+  env?: Record<string, string>;
 }
 
 export interface RunOutcome {
@@ -37,6 +32,8 @@ type FileState =
   | { state: 'testing'; test: string | undefined; since: number }
   | { state: 'done' };
 
+export const DEFAULT_LOAD_TIMEOUT_MS = 6_000;
+
 /** Where the grader's entry point is: the built JavaScript, or the TypeScript source when run from source. */
 function graderEntry(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
@@ -44,11 +41,16 @@ function graderEntry(): { file: string; execArgv: string[] } {
   return { file: path.join(path.dirname(here), '..', 'runner', 'grader-main.js'), execArgv: [] };
 }
 
+/** V8's last words when a heap limit was reached. */
+const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|ERR_WORKER_OUT_OF_MEMORY/i;
+
 /**
- * The CLI's handle on a grader process: starts it, runs checker files through it, and
- * watches every check. A check that outlives its limit means the learner's code is stuck
- * in synchronous work that vitest's own timer cannot interrupt: the whole process group is
- * killed, the stuck file gets its verdict, and the files it interrupted run again in a new grader.
+ * The CLI's handle on a grader process: starts it, runs checker files through it, and watches
+ * every file from the moment it is handed over. A file that stays too long loading, or a check
+ * that outlives its limit, means the learner's code is stuck where vitest's own timers cannot
+ * reach (an infinite loop, an await that never settles at the top of a module): the whole
+ * process group is killed, the stuck file gets its verdict, and the files it held up run again
+ * in a new grader.
  */
 export class Grader {
   private child: ChildProcess | undefined;
@@ -62,8 +64,17 @@ export class Grader {
     return this.options.graceMs ?? 1500;
   }
 
-  private get silenceTimeoutMs(): number {
-    return this.options.silenceTimeoutMs ?? this.options.testTimeoutMs + this.graceMs + 4000;
+  private get loadTimeoutMs(): number {
+    return this.options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+  }
+
+  /**
+   * How long a run may go without any news while files are still waiting for a worker: vitest
+   * reports a file when a worker takes it, so a file never reported is stuck behind (or inside)
+   * a worker that stopped answering.
+   */
+  private get stallMs(): number {
+    return this.loadTimeoutMs + this.graceMs;
   }
 
   /** Starts the grader process now, so that the first run finds vitest warm. */
@@ -75,20 +86,21 @@ export class Grader {
       target: this.options.target,
       testTimeoutMs: this.options.testTimeoutMs,
       isolate: this.options.isolate,
+      ...(this.options.targetDir ? { targetDir: this.options.targetDir } : {}),
     };
     const child = fork(file, [JSON.stringify(args)], {
       cwd: this.options.root,
       execArgv,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       detached: process.platform !== 'win32',
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...terminalWidth() },
+      env: { ...process.env, ...this.options.env, FORCE_COLOR: '0', NO_COLOR: '1' },
     });
     this.child = child;
     this.stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-4000);
     });
-    this.ready = new Promise<void>((resolve, reject) => {
+    const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromGrader): void => {
         if (message.type === 'ready') {
           child.off('message', onMessage);
@@ -98,12 +110,18 @@ export class Grader {
         }
       };
       child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(GRADER_MESSAGES.crashed(`exit code ${code}. ${this.stderr}`))));
+      child.once('error', (error) => reject(new Error(`the grader could not start: ${error.message}`)));
+      child.once('exit', (code, signal) => reject(new Error(GRADER_MESSAGES.crashed(`${signal ?? `exit code ${code}`}. ${this.stderr}`.trim()))));
     });
+    // A grader that cannot start is forgotten, so the next run tries a fresh one.
+    ready.catch(() => {
+      if (this.child === child) this.forget();
+    });
+    this.ready = ready;
     // Keep the CLI's exit independent of the grader: an idle grader must not hold the event loop.
     child.unref();
     child.channel?.unref();
-    return this.ready;
+    return ready;
   }
 
   /** Asks the grader to transform these checker files ahead of the run that will need them. */
@@ -120,38 +138,51 @@ export class Grader {
 
   /**
    * Runs checker files (absolute paths) and returns one result per file, whatever happened to the
-   * learner's code. `env` reaches the checks (the URLs of resolved servers).
+   * learner's code. `env` reaches the checks (the URLs of resolved servers). Rejects only when
+   * the grader itself cannot start.
    */
   async run(files: string[], env: Record<string, string> = {}): Promise<RunOutcome> {
     const results = new Map<string, ModuleResult>();
     const unhandled: RunOutcome['unhandled'] = [];
-    let remaining = [...files];
+    let remaining = files.map((f) => path.resolve(f));
+    // After a stall nobody could be blamed for, files run one at a time: then the one that hangs is known.
+    let solo = false;
     while (remaining.length > 0) {
+      const batch = solo ? remaining.slice(0, 1) : remaining;
       await this.start();
-      const outcome = await this.runOnce(remaining, env);
+      const outcome = await this.runOnce(batch, env);
       for (const [file, result] of outcome.results) results.set(file, result);
       unhandled.push(...outcome.unhandled);
       const next = remaining.filter((f) => !results.has(f));
-      // A run that made no progress would loop forever: report what is left instead.
       if (next.length === remaining.length) {
-        for (const file of next) results.set(file, errorResult(file, GRADER_MESSAGES.crashed(this.stderr.trim().split('\n').at(-1) ?? '')));
-        break;
+        // No file got a verdict: run them one at a time, and a lone file that still gets none crashed the grader.
+        if (batch.length > 1) solo = true;
+        else {
+          const [file] = batch;
+          if (file) results.set(file, faultResult(file, { kind: 'crashed', detail: this.lastWords() }));
+        }
       }
-      remaining = next;
+      if (outcome.stalled) solo = true;
+      remaining = remaining.filter((f) => !results.has(f));
     }
     return { results, unhandled };
   }
 
-  private runOnce(files: string[], env: Record<string, string>): Promise<RunOutcome> {
+  private lastWords(): string {
+    return this.stderr.trim().split('\n').at(-1) ?? '';
+  }
+
+  private runOnce(files: string[], env: Record<string, string>): Promise<RunOutcome & { stalled: boolean }> {
     const child = this.child;
     if (!child) throw new Error('grader not started');
     const runId = ++this.runCounter;
-    const states = new Map<string, FileState>(files.map((f) => [path.resolve(f), { state: 'pending' }]));
+    const states = new Map<string, FileState>(files.map((f) => [f, { state: 'pending' }]));
     const results = new Map<string, ModuleResult>();
-    return new Promise<RunOutcome>((resolve) => {
+    let lastNews = performance.now();
+    return new Promise((resolve) => {
       child.ref();
       child.channel?.ref();
-      const finish = (outcome: RunOutcome): void => {
+      const finish = (outcome: RunOutcome, stalled = false): void => {
         clearInterval(watchdog);
         child.off('message', onMessage);
         child.off('exit', onExit);
@@ -159,55 +190,73 @@ export class Grader {
           this.child.unref();
           this.child.channel?.unref();
         }
-        resolve(outcome);
+        resolve({ ...outcome, stalled });
+      };
+      const stop = (stalled = false): void => {
+        child.off('exit', onExit);
+        this.kill();
+        finish({ results, unhandled: [] }, stalled);
       };
       const onMessage = (message: FromGrader): void => {
         if (!('runId' in message) || message.runId !== runId) {
-          if (message.type === 'fatal') onExit(null);
+          if (message.type === 'fatal') onExit(null, null);
           return;
         }
-        if (message.type === 'module-start') states.set(message.file, { state: 'loading', since: performance.now() });
+        lastNews = performance.now();
+        const now = lastNews;
+        if (message.type === 'module-queued') states.set(message.file, { state: 'loading', since: now });
         // Vitest batches test updates, so a worker stuck in a loop may never report the test it is in:
         // after collection, any silence longer than a check's limit means it is stuck.
-        if (message.type === 'module-collected') states.set(message.file, { state: 'testing', test: undefined, since: performance.now() });
-        if (message.type === 'test-start') states.set(message.file, { state: 'testing', test: message.name, since: performance.now() });
-        if (message.type === 'test-end') states.set(message.file, { state: 'testing', test: undefined, since: performance.now() });
+        if (message.type === 'module-collected') states.set(message.file, { state: 'testing', test: undefined, since: now });
+        if (message.type === 'test-start') states.set(message.file, { state: 'testing', test: message.name, since: now });
+        if (message.type === 'test-end') states.set(message.file, { state: 'testing', test: undefined, since: now });
         if (message.type === 'module-end') {
           states.set(message.result.file, { state: 'done' });
           results.set(message.result.file, message.result);
         }
         if (message.type === 'run-end') finish({ results, unhandled: message.unhandled });
       };
-      const onExit = (code: number | null): void => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.forget();
-        for (const [file, state] of states) {
-          if (state.state === 'loading' || state.state === 'testing') {
-            results.set(file, errorResult(file, GRADER_MESSAGES.crashed(code === null ? '' : `exit code ${code}`)));
-          }
+        const fault = exitFault(code, signal, this.stderr);
+        // Only a file alone in flight can be blamed for the process ending; the others run again, alone.
+        const inFlight = [...states].filter(([, s]) => s.state === 'loading' || s.state === 'testing');
+        const alone = files.length === 1 ? [...states][0] : inFlight.length === 1 ? inFlight[0] : undefined;
+        if (alone) {
+          const [file, state] = alone;
+          results.set(file, faultResult(file, fault, state.state === 'testing' ? state.test : undefined));
         }
-        finish({ results, unhandled: [] });
+        finish({ results, unhandled: [] }, alone === undefined && inFlight.length > 1);
       };
       const watchdog = setInterval(() => {
         const now = performance.now();
         for (const [file, state] of states) {
-          const stuck =
-            state.state === 'testing' && now - state.since > this.options.testTimeoutMs + this.graceMs
-              ? GRADER_MESSAGES.stuckTest(state.test, Math.round(now - state.since))
-              : state.state === 'loading' && now - state.since > this.silenceTimeoutMs
-                ? GRADER_MESSAGES.stuckSilent(Math.round(now - state.since))
-                : undefined;
-          if (stuck) {
-            results.set(file, errorResult(file, stuck, state.state === 'testing' ? state.test : undefined));
-            child.off('exit', onExit);
-            this.kill();
-            finish({ results, unhandled: [] });
-            return;
+          if (state.state === 'testing' && now - state.since > this.options.testTimeoutMs + this.graceMs) {
+            const memoryMb = residentMb(child.pid);
+            const fault: Fault =
+              memoryMb !== undefined && memoryMb > RUNAWAY_MEMORY_MB
+                ? { kind: 'out-of-memory', memoryMb }
+                : { kind: 'stuck-check', test: state.test, ms: Math.round(now - state.since) };
+            results.set(file, faultResult(file, fault, state.test));
+            return stop();
           }
+          if (state.state === 'loading' && now - state.since > this.loadTimeoutMs) {
+            results.set(file, faultResult(file, { kind: 'stuck-loading', ms: Math.round(now - state.since) }));
+            return stop();
+          }
+        }
+        const pending = [...states].filter(([, s]) => s.state === 'pending');
+        const busy = [...states.values()].some((s) => s.state === 'loading' || s.state === 'testing');
+        if (pending.length > 0 && !busy && now - lastNews > this.stallMs) {
+          // Handed over and never reported: alone in the run, it is the one stuck; otherwise run each alone.
+          const only = files.length === 1 ? pending[0] : undefined;
+          if (only) results.set(only[0], faultResult(only[0], { kind: 'stuck-loading', ms: Math.round(now - lastNews) }));
+          return stop(only === undefined);
         }
       }, 100);
       child.on('message', onMessage);
       child.on('exit', onExit);
-      this.send({ type: 'run', runId, files: [...states.keys()], env });
+      this.send({ type: 'run', runId, files, env });
     });
   }
 
@@ -224,7 +273,7 @@ export class Grader {
   kill(): void {
     const child = this.child;
     this.forget();
-    if (!child?.pid || child.exitCode !== null) return;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
     try {
       if (process.platform === 'win32') spawnSync('taskkill', ['/pid', String(child.pid), '/T', '/F']);
       else process.kill(-child.pid, 'SIGKILL');
@@ -238,18 +287,38 @@ export class Grader {
   }
 }
 
-/** Failure messages are drawn in the checks; they fit the terminal, less the indent the CLI adds. */
-function terminalWidth(): Record<string, string> {
-  const columns = process.stdout.columns;
-  return columns ? { TRACECRAFT_WIDTH: String(Math.max(40, columns - 8)) } : {};
+/** A stuck check whose process grew past this much memory was filling it, not just spinning. */
+const RUNAWAY_MEMORY_MB = 1_500;
+
+/** The resident memory of a process, where the system tells it (Linux); undefined elsewhere. */
+function residentMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
 }
 
-function errorResult(file: string, message: string, test?: string): ModuleResult {
+/** Exit codes of a process that a signal ended after a handler ran (128 + the signal's number). */
+const SIGNAL_EXIT_CODES: Record<number, string> = { 129: 'SIGHUP', 130: 'SIGINT', 134: 'SIGABRT', 137: 'SIGKILL', 143: 'SIGTERM' };
+
+/** Why the grader process ended while a file was running. */
+function exitFault(code: number | null, signal: NodeJS.Signals | null, stderr: string): Fault {
+  if (OUT_OF_MEMORY.test(stderr)) return { kind: 'out-of-memory' };
+  const ending = signal ?? (code === null ? undefined : SIGNAL_EXIT_CODES[code]);
+  if (ending) return { kind: 'killed', signal: ending };
+  return { kind: 'crashed', detail: code === null ? '' : `exit code ${code}` };
+}
+
+function faultResult(file: string, fault: Fault, test?: string): ModuleResult {
   return {
     file,
     status: 'error',
-    message,
-    tests: test ? [{ name: test, status: 'error', message }] : [],
+    fault,
+    tests: test ? [{ name: test, status: 'error' }] : [],
     durationMs: 0,
   };
 }

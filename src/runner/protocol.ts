@@ -5,12 +5,12 @@ import type { ModuleResult } from './results.ts';
 export type ToGrader =
   | { type: 'run'; runId: number; files: string[]; env: Record<string, string> }
   | { type: 'invalidate'; files: string[] }
-  | { type: 'warm'; files: string[] }
-  | { type: 'close' };
+  | { type: 'warm'; files: string[] };
 
 /** Messages from the grader process back to the CLI, streamed while a run goes on. */
 export type FromGrader =
   | { type: 'ready' }
+  | { type: 'module-queued'; runId: number; file: string }
   | { type: 'module-start'; runId: number; file: string }
   | { type: 'module-collected'; runId: number; file: string }
   | { type: 'test-start'; runId: number; file: string; name: string }
@@ -22,6 +22,8 @@ export type FromGrader =
 export interface GraderArgs {
   root: string;
   target: Target;
+  /** The folder `#target/` points at, when it is not `<root>/<target>` (a wrong solution's tree). */
+  targetDir?: string;
   testTimeoutMs: number;
   isolate: boolean;
 }

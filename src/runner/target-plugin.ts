@@ -11,7 +11,7 @@ export const ENGINE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 /** Engine modules that checker files and exercises import by name, wherever the workbook root is. */
 export const ENGINE_IMPORTS: Record<string, string> = {
-  '#checks': path.join(ENGINE_ROOT, 'src', 'trace', 'checks.ts'),
+  '#checks': path.join(ENGINE_ROOT, 'src', 'checks', 'index.ts'),
   '#kit': path.join(ENGINE_ROOT, 'src', 'kit', 'index.ts'),
 };
 
@@ -20,8 +20,8 @@ export const ENGINE_IMPORTS: Record<string, string> = {
  * Checker files import the code under test only through this prefix, so one checker grades
  * the starter, the learner's work and the reference alike.
  */
-export function targetPlugin(root: string, target: Target): Plugin {
-  const base = path.join(root, target);
+export function targetPlugin(root: string, target: Target, targetDir?: string): Plugin {
+  const base = targetDir ?? path.join(root, target);
   const checkerDir = path.join(root, 'checker') + path.sep;
   return {
     name: 'tracecraft-target',
@@ -46,7 +46,7 @@ export function targetPlugin(root: string, target: Target): Plugin {
     },
     transform(code, id) {
       if (!id.startsWith(checkerDir) || !id.endsWith('.test.ts')) return null;
-      const guarded = guardExports(code, target);
+      const guarded = guardExports(code, targetDir === undefined ? target : path.relative(root, targetDir) || target);
       return guarded === undefined ? null : { code: guarded, map: null };
     },
   };

@@ -1,13 +1,17 @@
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import type { UserConsoleLog } from 'vitest';
 import { createVitest, type TestCase, type TestModule, type Vitest } from 'vitest/node';
 import type { SerializedError } from '@vitest/utils';
 import { ENGINE_IMPORTS, ENGINE_ROOT, targetPlugin, type Target } from './target-plugin.ts';
 import { moduleResult, unhandledMessage } from './classify.ts';
-import { TARGET_DIR_ENV } from '../checks/target.ts';
+import { ENV } from '../checks/contract.ts';
 import type { ModuleResult } from './results.ts';
+import { OutputLog } from './output.ts';
 
 export interface SessionEvents {
+  /** A worker took the file: it is being loaded (transformed and imported) from now on. */
+  moduleQueued(file: string): void;
   moduleStart(file: string): void;
   moduleCollected(file: string): void;
   testStart(file: string, name: string): void;
@@ -18,6 +22,8 @@ export interface SessionEvents {
 export interface SessionOptions {
   root: string;
   target: Target;
+  /** The folder `#target/` points at, when not `<root>/<target>`. */
+  targetDir?: string | undefined;
   /** Per-check limit for a promise that never settles. */
   testTimeoutMs: number;
   /** Give each checker file a fresh worker (protects exercises from each other's faults and leftover state). */
@@ -39,6 +45,7 @@ export class VitestSession {
     const unhandled: SerializedError[] = [];
     const { events } = options;
     const startedAt = new Map<string, number>();
+    const output = new OutputLog();
     const vitest = await createVitest(
       'test',
       {
@@ -52,21 +59,28 @@ export class VitestSession {
         maxWorkers: 2,
         testTimeout: options.testTimeoutMs,
         // Checks that read the learner's source (its imports) find the graded tree here: see targetFolder in #checks.
-        env: { [TARGET_DIR_ENV]: path.resolve(options.root, options.target) },
+        env: { [ENV.targetDir]: options.targetDir ?? path.resolve(options.root, options.target) },
         hookTimeout: options.testTimeoutMs,
         teardownTimeout: 1000,
         dangerouslyIgnoreUnhandledErrors: false,
         printConsoleTrace: false,
         // Transformed modules are kept on disk between runs, so a cold `check` finds them ready.
         experimental: {
-          fsModuleCache: true,
+          // A wrong solution's tree is graded once: caching its transforms would only fill the disk.
+          fsModuleCache: options.targetDir === undefined,
           fsModuleCachePath: path.join(ENGINE_ROOT, 'node_modules', '.cache', 'tracecraft', `vitest-${options.target}`),
         },
-        silent: true,
+        // The learner's console output is captured per check by the reporter below, never printed.
+        silent: false,
         reporters: [
           {
-            onTestModuleStart: (module: TestModule) => {
+            onTestModuleQueued: (module: TestModule) => {
               startedAt.set(module.moduleId, performance.now());
+              events.moduleQueued(module.moduleId);
+            },
+            onUserConsoleLog: (log: UserConsoleLog) => output.add(log),
+            onTestModuleStart: (module: TestModule) => {
+              if (!startedAt.has(module.moduleId)) startedAt.set(module.moduleId, performance.now());
               events.moduleStart(module.moduleId);
             },
             onTestModuleCollected: (module: TestModule) => events.moduleCollected(module.moduleId),
@@ -74,7 +88,8 @@ export class VitestSession {
             onTestCaseResult: (test: TestCase) => events.testEnd(test.module.moduleId, test.fullName),
             onTestModuleEnd: (module: TestModule) => {
               const began = startedAt.get(module.moduleId) ?? performance.now();
-              events.moduleEnd(moduleResult(module, performance.now() - began));
+              startedAt.delete(module.moduleId);
+              events.moduleEnd(moduleResult(module, performance.now() - began, output.take(module)));
             },
             onTestRunEnd: (_modules, errors) => {
               unhandled.push(...errors);
@@ -83,7 +98,7 @@ export class VitestSession {
         ],
       },
       {
-        plugins: [targetPlugin(options.root, options.target)],
+        plugins: [targetPlugin(options.root, options.target, options.targetDir)],
         logLevel: 'silent',
         // One cache for every workbook root (the project's fixture workbooks included).
         cacheDir: path.join(ENGINE_ROOT, 'node_modules', '.vite-tracecraft'),

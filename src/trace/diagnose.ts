@@ -9,6 +9,10 @@ export const DIAGNOSES = {
   ownTrace: (name: string, parent: string) =>
     `span "${name}" is the root of a trace of its own: it was started outside the active context of "${parent}" ` +
     `(context lost across a callback, a timer or an emitter?). Start it inside the parent's context: startActiveSpan, or context.with / context.bind.`,
+  lostAcrossProcess: (name: string, kind: string, parent: string) =>
+    `span "${name}" (${kind}) is the root of a trace of its own instead of continuing "${parent}": across a process boundary ` +
+    'the context travels only in the message\'s headers. Inject it where the request or message is sent (propagation.inject into the headers) ' +
+    'and extract it where it is received (propagation.extract, then start the span in the extracted context).',
   noParent: (name: string, parent: string) => `span "${name}" has no parent: it was started outside the active context of "${parent}".`,
   wrongParent: (name: string, actual: string, expected: string) =>
     `span "${name}" is a child of "${actual}", but it belongs under "${expected}": start it while "${expected}" is the active span.`,
@@ -42,6 +46,7 @@ function misplacedSpans(traces: readonly TraceTree[], spans: readonly SpanNode[]
   const parentName = mismatch.path.at(-2);
   if (mismatch.spanId !== undefined || wanted === undefined || parentName === undefined) return [];
   const { name, kind } = mismatch.shape;
+  const sender = parentShapeKind(traces, mismatch);
   return spans
     .filter((s) => nameMatches(name, s.name) && (kind === undefined || s.kind === kind))
     .flatMap((span): string[] => {
@@ -49,15 +54,24 @@ function misplacedSpans(traces: readonly TraceTree[], spans: readonly SpanNode[]
       if (!parent) {
         const own = traces.find((t) => t.traceId === span.traceId);
         const separate = own !== undefined && own.spans.every((s) => s === span || s.name !== parentName);
-        return [separate ? DIAGNOSES.ownTrace(span.name, parentName) : DIAGNOSES.noParent(span.name, parentName)];
+        if (!separate) return [DIAGNOSES.noParent(span.name, parentName)];
+        // A receiving span (SERVER, CONSUMER) under a sending one (CLIENT, PRODUCER) lost the context at a process boundary.
+        const receives = span.kind === 'server' || span.kind === 'consumer' || sender === 'client' || sender === 'producer';
+        return [receives ? DIAGNOSES.lostAcrossProcess(span.name, span.kind.toUpperCase(), parentName) : DIAGNOSES.ownTrace(span.name, parentName)];
       }
       return parent.name === parentName ? [] : [DIAGNOSES.wrongParent(span.name, parent.name, parentName)];
     });
 }
 
+/** The kind of the recorded span the missing child belongs under (the last span matched on the path). */
+function parentShapeKind(traces: readonly TraceTree[], mismatch: Mismatch): string | undefined {
+  const parentName = mismatch.path.at(-2);
+  return traces.flatMap((t) => t.spans).find((s) => s.name === parentName)?.kind;
+}
+
 /** A required attribute is missing, but another span of the same trace carries it. */
 function attributeElsewhere(traces: readonly TraceTree[], mismatch: Mismatch): string[] {
-  const key = /^attribute (\S+) is missing/.exec(mismatch.message)?.[1];
+  const key = mismatch.missingAttribute;
   const trace = traces.find((t) => t.spans.some((s) => s.spanId === mismatch.spanId));
   const target = trace?.spans.find((s) => s.spanId === mismatch.spanId);
   if (!key || !trace || !target) return [];

@@ -1,70 +1,71 @@
 import type { TraceTree } from './model.ts';
-import { matchTraces, type Mismatch, type SpanShape } from './match.ts';
-import { renderShape, renderTrace, sideBySide } from './render.ts';
+import { matchTraces, type Mismatch, type SpanShape, type TracesMismatch } from './match.ts';
+import { shapeNamesScope, toShapeView } from './render.ts';
 import { diagnose } from './diagnose.ts';
-import type { Paint } from './paint.ts';
+import { CheckFailure } from '../checks/contract.ts';
+import { renderFailureView, type FailureView } from './failure-view.ts';
+
+/** Why the trace beside the shape is the one drawn. */
+export const NOTES = {
+  sameRole: (count: number, name: string) => `(${count} traces were recorded; drawn: the one whose root is "${name}")`,
+  onlyAttempt: '(the only trace recorded)',
+} as const;
+
+/** The width of the plain-text message (in --json and for any reader without a terminal). */
+const MESSAGE_WIDTH = 120;
 
 /**
- * A check failed because the trace has the wrong shape. Named like chai's assertion error
- * so the runner counts it as a failed check, not as a crash.
+ * Path labels: span names, with the kind added where a name repeats (`GET /greet (CLIENT) › GET /greet (SERVER)`).
+ * Kinds come from the shape, walked along the path.
  */
-export class TraceAssertionError extends Error {
-  override readonly name = 'AssertionError';
+export function pathLabels(root: SpanShape, path: readonly string[]): string[] {
+  const kinds: (string | undefined)[] = [];
+  let shape: SpanShape | undefined = root;
+  path.forEach((name, i) => {
+    if (i > 0) shape = shape?.children?.find((child) => (typeof child.name === 'string' ? child.name === name : child.name.test(name)));
+    kinds.push(shape?.kind?.toUpperCase());
+  });
+  return path.map((name, i) => (path.indexOf(name) !== path.lastIndexOf(name) && kinds[i] ? `${name} (${kinds[i]})` : name));
+}
+
+/** The failure as data: what the CLI draws and what --json reads. */
+export function failureView(concept: string, traces: readonly TraceTree[], shape: SpanShape, result: TracesMismatch): FailureView {
+  const { mismatch, trace } = result;
+  const root = trace?.roots.find((r) => r.spanId === mismatch.spanId) ?? trace?.roots[0];
+  const note = trace === undefined ? undefined : traces.length > 1 ? NOTES.sameRole(traces.length, root?.name ?? '') : undefined;
+  return {
+    kind: 'trace',
+    concept,
+    difference: mismatch.message,
+    path: pathLabels(shape, mismatch.path),
+    expected: toShapeView(shape, mismatch.shape),
+    actual: trace,
+    markSpanId: mismatch.spanId,
+    note,
+    candidates: result.candidates ?? [],
+    findings: diagnose(traces, mismatch),
+    showScope: shapeNamesScope(shape),
+  };
+}
+
+/** The plain text of a failure view, as --json carries it. */
+export function failureText(view: FailureView): string {
+  return renderFailureView(view, { width: MESSAGE_WIDTH }).join('\n');
+}
+
+/** A check failed because the trace has the wrong shape: a failed check carrying the picture to draw. */
+export class TraceMismatchError extends CheckFailure {
   constructor(
-    message: string,
-    readonly mismatch: Mismatch | undefined,
+    view: FailureView,
+    readonly mismatch: Mismatch,
   ) {
-    super(message);
+    super(failureText(view), view);
   }
 }
 
-/** The words around the two trees, in one place. */
-export const FAILURE_TEXT = {
-  expectedTitle: 'expected',
-  actualTitle: 'your trace',
-  noSpans: '(no spans were recorded)',
-  closestOf: (count: number) => `(${count} traces were recorded; showing the closest one)`,
-  hint: (finding: string) => `hint: ${finding}`,
-} as const;
-
-/** The text of a trace mismatch: the concept, the first difference, both trees, and named mistakes. */
-export function describeMismatch(
-  concept: string,
-  traces: readonly TraceTree[],
-  shape: SpanShape,
-  mismatch: Mismatch,
-  trace: TraceTree | undefined,
-  paint?: Paint,
-): string {
-  const expected = renderShape(shape, { paint, mark: mismatch.shape, gutter: true });
-  const actual = trace
-    ? renderTrace(trace, { paint, mark: mismatch.spanId, gutter: true, barWidth: 0 }).lines
-    : [FAILURE_TEXT.noSpans];
-  const others = traces.length > 1 ? ['', FAILURE_TEXT.closestOf(traces.length)] : [];
-  const findings = diagnose(traces, mismatch);
-  return [
-    `${concept}: ${mismatch.message}`,
-    `  at ${mismatch.path.join(' › ')}`,
-    '',
-    ...sideBySide({ title: FAILURE_TEXT.expectedTitle, lines: expected.lines }, { title: FAILURE_TEXT.actualTitle, lines: actual }, messageWidth()),
-    ...others,
-    ...(findings.length > 0 ? ['', ...findings.map(FAILURE_TEXT.hint)] : []),
-  ].join('\n');
-}
-
-/** Throws a TraceAssertionError unless some trace has a root matching the shape. Returns the matching trace. */
+/** Throws a TraceMismatchError unless some trace has a root matching the shape. Returns the matching trace. */
 export function assertTrace(traces: readonly TraceTree[], shape: SpanShape, concept: string): TraceTree {
   const result = matchTraces(traces, shape);
-  if (result.ok && result.trace) return result.trace;
-  if (result.ok) throw new TraceAssertionError(`${concept}: no trace matched`, undefined);
-  throw new TraceAssertionError(describeMismatch(concept, traces, shape, result.mismatch, result.trace), result.mismatch);
-}
-
-/** The env variable through which the CLI tells the checks how wide the learner's terminal is. */
-export const WIDTH_ENV = 'TRACECRAFT_WIDTH';
-
-/** How wide a failure message may be: the learner's terminal (less the CLI's indent), or 160. */
-function messageWidth(): number {
-  const width = Number(process.env[WIDTH_ENV]);
-  return Number.isFinite(width) && width >= 40 ? width : 160;
+  if (result.ok) return result.trace;
+  throw new TraceMismatchError(failureView(concept, traces, shape, result), result.mismatch);
 }

@@ -54,6 +54,8 @@ export interface Mismatch {
   matched: number;
   /** The span that differs has the expected name: the right span with a wrong detail, not a missing or different one. */
   sameName: boolean;
+  /** The difference is a required attribute that the span does not have. */
+  missingAttribute?: string;
 }
 
 export type MatchResult = { ok: true; matched: number } | { ok: false; mismatch: Mismatch };
@@ -90,6 +92,8 @@ export const MATCH_MESSAGES = {
   noRoot: (expected: string | RegExp, roots: string) => `no root span ${describeName(expected)} (root spans: ${roots})`,
   notRoot: (expected: string | RegExp, name: string, parent: string) =>
     `expected a root span ${describeName(expected)}, but "${name}" is a child of "${parent}"`,
+  noneOfRole: (expected: string | RegExp, count: number) =>
+    `none of the ${count} root spans ${describeName(expected)} is the one expected; they differ like this:`,
 } as const;
 const say = MATCH_MESSAGES;
 
@@ -139,27 +143,33 @@ function failure(path: string[], shape: SpanShape, span: SpanNode | undefined, m
 }
 
 function attributesDiffer(expected: Record<string, ExpectedValue>, actual: Attributes): string | undefined {
+  return attributeDifference(expected, actual)?.message;
+}
+
+function attributeDifference(expected: Record<string, ExpectedValue>, actual: Attributes): { message: string; missing?: string } | undefined {
   for (const [key, want] of Object.entries(expected)) {
     const got = actual[key];
-    if (!valueMatches(want, got)) return got === undefined ? say.attributeMissing(key, want) : say.attribute(key, got, want);
+    if (valueMatches(want, got)) continue;
+    return got === undefined ? { message: say.attributeMissing(key, want), missing: key } : { message: say.attribute(key, got, want) };
   }
   return undefined;
 }
 
 /** The span's own fields, without its name (checked first, by the caller) and its children. */
-function ownDifference(span: SpanNode, shape: SpanShape): string | undefined {
-  if (!span.ended) return say.neverEnded(span.name);
-  if (shape.kind && shape.kind !== span.kind) return say.kind(span.kind, shape.kind);
-  if (shape.scope !== undefined && shape.scope !== span.scope) return say.scope(span.scope, shape.scope);
-  if (shape.status && shape.status !== span.status) return say.status(span.status, shape.status);
+function ownDifference(span: SpanNode, shape: SpanShape): { message: string; missing?: string } | undefined {
+  const text = (message: string | undefined): { message: string } | undefined => (message === undefined ? undefined : { message });
+  if (!span.ended) return text(say.neverEnded(span.name));
+  if (shape.kind && shape.kind !== span.kind) return text(say.kind(span.kind, shape.kind));
+  if (shape.scope !== undefined && shape.scope !== span.scope) return text(say.scope(span.scope, shape.scope));
+  if (shape.status && shape.status !== span.status) return text(say.status(span.status, shape.status));
   if (shape.status && shape.statusMessage !== undefined && !nameMatches(shape.statusMessage, span.statusMessage ?? ''))
-    return say.statusMessage(span.statusMessage ?? '', shape.statusMessage);
-  const attributes = shape.attributes && attributesDiffer(shape.attributes, span.attributes);
+    return text(say.statusMessage(span.statusMessage ?? '', shape.statusMessage));
+  const attributes = shape.attributes && attributeDifference(shape.attributes, span.attributes);
   if (attributes) return attributes;
   const events = shape.events && eventsDiffer(shape.events, span.events);
-  if (events) return events;
-  if (shape.linkCount !== undefined && span.links.length !== shape.linkCount) return say.linkCount(span.links.length, shape.linkCount);
-  return shape.links && linksDiffer(shape.links, span.links);
+  if (events) return text(events);
+  if (shape.linkCount !== undefined && span.links.length !== shape.linkCount) return text(say.linkCount(span.links.length, shape.linkCount));
+  return text(shape.links && linksDiffer(shape.links, span.links));
 }
 
 function eventMatches(want: EventShape, event: SpanEventData): boolean {
@@ -217,7 +227,10 @@ export function matchSpan(span: SpanNode, shape: SpanShape, parentPath: string[]
     return { ok: false, mismatch: failure(path, shape, span, say.name(span.name, shape.name), false) };
   }
   const own = ownDifference(span, shape);
-  if (own) return { ok: false, mismatch: failure(path, shape, span, own, true) };
+  if (own) {
+    const mismatch = failure(path, shape, span, own.message, true);
+    return { ok: false, mismatch: own.missing === undefined ? mismatch : { ...mismatch, missingAttribute: own.missing } };
+  }
   const children = matchChildren(span, shape, path);
   if (!children.ok) return { ok: false, mismatch: { ...children.mismatch, matched: children.mismatch.matched + 1 } };
   return { ok: true, matched: children.matched + 1 };
@@ -328,30 +341,62 @@ function missingChild(actual: readonly SpanNode[], want: SpanShape, path: string
   return { ...failure([...path, nameLabel(want.name)], want, undefined, message, false), matched };
 }
 
+/** A failed match of every recorded trace: the difference to explain, and the trace to draw beside it. */
+export interface TracesMismatch {
+  ok: false;
+  mismatch: Mismatch;
+  /** The trace of the same role as the shape, when one exists; undefined when none comes close. */
+  trace?: TraceTree;
+  /** Several spans could have had the role and none has it: each kind of difference, counted. */
+  candidates?: string[];
+}
+
+export type TracesMatch = { ok: true; matched: number; trace: TraceTree } | TracesMismatch;
+
 /**
- * Finds the root span, in any trace, that matches the shape.
- * Succeeds when any root span of any trace matches; otherwise reports the closest candidate.
+ * Finds the root span, in any trace, that matches the shape. On a mismatch, the trace drawn is
+ * the one of the same role: a root with the shape's name whose own fields match and
+ * whose subtree differs; or the only root with that name. When several roots have the name and
+ * each differs in its own fields, none is "the closest": the differences are counted instead.
  */
-export function matchTraces(traces: readonly TraceTree[], shape: SpanShape): MatchResult & { trace?: TraceTree } {
-  let best: { mismatch: Mismatch; trace: TraceTree } | undefined;
+export function matchTraces(traces: readonly TraceTree[], shape: SpanShape): TracesMatch {
+  const tried: { root: SpanNode; trace: TraceTree; mismatch: Mismatch }[] = [];
   for (const trace of traces) {
     for (const root of trace.roots) {
       const result = matchSpan(root, shape);
-      if (result.ok) return { ...result, trace };
-      if (!best || closeness(result.mismatch) > closeness(best.mismatch)) best = { mismatch: result.mismatch, trace };
+      if (result.ok) return { ok: true, matched: result.matched, trace };
+      tried.push({ root, trace, mismatch: result.mismatch });
     }
   }
-  if (!best) {
+  if (tried.length === 0) {
     return { ok: false, mismatch: failure([nameLabel(shape.name)], shape, undefined, say.noSpans(shape.name), false) };
   }
-  if (closeness(best.mismatch) > 0) return { ok: false, mismatch: best.mismatch, trace: best.trace };
-  return noRootNamed(traces, shape, best.trace);
+  const named = tried.filter((t) => nameMatches(shape.name, t.root.name));
+  if (named.length === 0) return noRootNamed(traces, shape);
+  // Own fields matched, the difference is deeper: the right span with something wrong under it.
+  const sameRole = named.filter((t) => t.mismatch.matched > 0);
+  const pool = sameRole.length > 0 ? sameRole : named.length === 1 ? named : [];
+  let best: (typeof tried)[number] | undefined;
+  for (const t of pool) if (!best || closeness(t.mismatch) > closeness(best.mismatch)) best = t;
+  if (best) return { ok: false, mismatch: best.mismatch, trace: best.trace };
+  const candidates = countedDifferences(named.map((t) => t.mismatch.message));
+  const message = say.noneOfRole(shape.name, named.length);
+  return { ok: false, mismatch: failure([nameLabel(shape.name)], shape, undefined, message, true), candidates };
+}
+
+/** Each distinct difference once, with how many spans have it, most common first. */
+function countedDifferences(messages: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const message of messages) counts.set(message, (counts.get(message) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([message, n]) => `×${n} ${message}`);
 }
 
 /** No root has the expected name: the span may exist deeper, under a parent it should not have. */
-function noRootNamed(traces: readonly TraceTree[], shape: SpanShape, closestTrace: TraceTree): MatchResult & { trace?: TraceTree } {
+function noRootNamed(traces: readonly TraceTree[], shape: SpanShape): TracesMismatch {
   for (const trace of traces) {
-    const nested = trace.spans.find((s) => !trace.roots.includes(s) && nameMatches(shape.name, s.name));
+    const nested = trace.spans.find((s) => !trace.roots.includes(s) && nameMatches(shape.name, s.name) && (shape.kind === undefined || s.kind === shape.kind));
     const parent = nested && trace.spans.find((s) => s.spanId === nested.parentSpanId);
     if (nested && parent) {
       const message = say.notRoot(shape.name, nested.name, parent.name);
@@ -359,5 +404,8 @@ function noRootNamed(traces: readonly TraceTree[], shape: SpanShape, closestTrac
     }
   }
   const roots = countedNames(traces.flatMap((t) => t.roots.map((r) => r.name)));
-  return { ok: false, trace: closestTrace, mismatch: failure([nameLabel(shape.name)], shape, undefined, say.noRoot(shape.name, roots), false) };
+  const mismatch = failure([nameLabel(shape.name)], shape, undefined, say.noRoot(shape.name, roots), false);
+  // One trace is the learner's only attempt, worth drawing; among several, a stranger would mislead.
+  const only = traces.length === 1 ? traces[0] : undefined;
+  return only ? { ok: false, mismatch, trace: only } : { ok: false, mismatch };
 }

@@ -1,3 +1,5 @@
+import stringWidth from 'string-width';
+
 /** The few colours the renderers use; plain text by default, chalk in a terminal. */
 export interface Paint {
   dim(text: string): string;
@@ -13,19 +15,11 @@ const same = (text: string): string => text;
 
 export const plain: Paint = { dim: same, bold: same, red: same, green: same, yellow: same, cyan: same, magenta: same };
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-
+/** Columns a text takes in a terminal: escape codes take none, CJK and emoji take two. */
 export function visibleLength(text: string): number {
-  return [...text.replace(ANSI, '')].length;
+  return stringWidth(text);
 }
 
 export function padEnd(text: string, width: number): string {
   return text + ' '.repeat(Math.max(0, width - visibleLength(text)));
-}
-
-export function truncate(text: string, width: number): string {
-  const bare = text.replace(ANSI, '');
-  if ([...bare].length <= width) return text;
-  return [...bare].slice(0, Math.max(0, width - 1)).join('') + '…';
 }

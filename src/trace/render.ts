@@ -14,6 +14,8 @@ export interface RenderOptions {
   mark?: string | undefined;
   /** Keep a two-column gutter for the mark on every line, so a marked and an unmarked tree line up. Default: when `mark` is set. */
   gutter?: boolean;
+  /** Show each span's tracer name (instrumentation scope), for a check that asks for one. Default false. */
+  scope?: boolean;
 }
 
 export interface Rendered {
@@ -101,8 +103,9 @@ function spanLabel(span: SpanNode, orphan: boolean, p: Paint): string {
   return `${p.bold(span.name)}  ${kind}${status}${open}${parent}`;
 }
 
-function spanDetails(span: SpanNode, detail: string, p: Paint): string[] {
+function spanDetails(span: SpanNode, detail: string, p: Paint, scope: boolean): string[] {
   const lines: string[] = [];
+  if (scope) lines.push(p.dim(`${detail}tracer "${span.scope}"`));
   const attributes = formatAttributes(span.attributes);
   if (attributes) lines.push(p.dim(`${detail}${attributes}`));
   for (const event of span.events) {
@@ -132,7 +135,7 @@ export function renderTrace(trace: TraceTree, options: RenderOptions = {}): Rend
     const orphan = roots.has(span) && span.parentSpanId !== undefined;
     const head = `${gutter(marking, options.mark === span.spanId, p)}${prefix}${spanLabel(span, orphan, p)}`;
     heads.set(span, head);
-    const below = details ? spanDetails(span, detail, p).map((line) => gutter(marking, false, p) + line) : [];
+    const below = details ? spanDetails(span, detail, p, options.scope ?? false).map((line) => gutter(marking, false, p) + line) : [];
     return [head, ...below];
   });
   if (barWidth > 0 && heads.size > 0) {
@@ -165,11 +168,25 @@ function formatExpectedAttributes(attributes: Record<string, ExpectedValue>): st
     .join(' ');
 }
 
-function shapeLabel(s: SpanShape, p: Paint): string {
-  const message = s.status && s.statusMessage !== undefined ? ` ${describeName(s.statusMessage)}` : '';
-  const facts = [s.kind?.toUpperCase(), s.status ? `${s.status.toUpperCase()}${message}` : undefined].filter((f) => f !== undefined);
-  const name = typeof s.name === 'string' ? s.name : describeName(s.name);
-  return `${p.bold(name)}${facts.length > 0 ? `  ${facts.join(' ')}` : ''}`;
+/**
+ * An expected shape as plain data, ready to draw: names and expectations already put in words,
+ * so it can travel from a check to the CLI (a shape holds patterns and predicates; this does not).
+ */
+export interface ShapeView {
+  name: string;
+  /** `SERVER`, `ERROR "message"`: what the shape requires of the span itself. */
+  facts: string[];
+  details: ShapeDetail[];
+  children: ShapeView[];
+  /** The first difference is here. */
+  marked: boolean;
+}
+
+export interface ShapeDetail {
+  kind: 'scope' | 'attributes' | 'event' | 'link' | 'note';
+  text: string;
+  /** An event's expected attributes, drawn after its name. */
+  extra?: string;
 }
 
 function linkLine(link: LinkShape): string {
@@ -178,23 +195,63 @@ function linkLine(link: LinkShape): string {
   return `↗ link${target}${attributes}`;
 }
 
-function shapeDetails(s: SpanShape, detail: string, p: Paint): string[] {
-  const lines: string[] = [];
-  if (s.scope !== undefined) lines.push(p.dim(`${detail}tracer "${s.scope}"`));
-  if (s.attributes && Object.keys(s.attributes).length > 0) lines.push(p.dim(`${detail}${formatExpectedAttributes(s.attributes)}`));
+function shapeDetails(s: SpanShape): ShapeDetail[] {
+  const details: ShapeDetail[] = [];
+  if (s.scope !== undefined) details.push({ kind: 'scope', text: `tracer "${s.scope}"` });
+  if (s.attributes && Object.keys(s.attributes).length > 0) details.push({ kind: 'attributes', text: formatExpectedAttributes(s.attributes) });
   for (const event of s.events ?? []) {
-    const attributes = event.attributes ? ` ${formatExpectedAttributes(event.attributes)}` : '';
-    lines.push(p.magenta(`${detail}• ${typeof event.name === 'string' ? event.name : String(event.name)}`) + p.dim(attributes));
+    const name = typeof event.name === 'string' ? event.name : String(event.name);
+    details.push({ kind: 'event', text: name, ...(event.attributes ? { extra: formatExpectedAttributes(event.attributes) } : {}) });
   }
-  for (const link of s.links ?? []) lines.push(p.dim(`${detail}${linkLine(link)}`));
-  if (s.linkCount !== undefined) lines.push(p.dim(`${detail}↗ exactly ${s.linkCount} link(s)`));
+  for (const link of s.links ?? []) details.push({ kind: 'link', text: linkLine(link) });
+  if (s.linkCount !== undefined) details.push({ kind: 'link', text: `↗ exactly ${s.linkCount} link(s)` });
   const children = s.children?.length ?? 0;
   const notes = [
     s.ordered && children > 1 ? 'children in this order' : '',
     s.exact ? (children === 0 ? 'no children' : 'no other children') : '',
   ].filter(Boolean);
-  if (notes.length > 0) lines.push(p.dim(`${detail}(${notes.join(', ')})`));
-  return lines;
+  if (notes.length > 0) details.push({ kind: 'note', text: `(${notes.join(', ')})` });
+  return details;
+}
+
+/** The drawable form of a shape; `mark` is the shape (by identity) where the first difference is. */
+export function toShapeView(shape: SpanShape, mark?: SpanShape): ShapeView {
+  const message = shape.status && shape.statusMessage !== undefined ? ` ${describeName(shape.statusMessage)}` : '';
+  const facts = [shape.kind?.toUpperCase(), shape.status ? `${shape.status.toUpperCase()}${message}` : undefined].filter(
+    (f): f is string => f !== undefined,
+  );
+  return {
+    name: typeof shape.name === 'string' ? shape.name : describeName(shape.name),
+    facts,
+    details: shapeDetails(shape),
+    children: (shape.children ?? []).map((child) => toShapeView(child, mark)),
+    marked: shape === mark,
+  };
+}
+
+/** Whether a shape, or any shape under it, names a tracer. */
+export function shapeNamesScope(shape: SpanShape): boolean {
+  return shape.scope !== undefined || (shape.children ?? []).some(shapeNamesScope);
+}
+
+function detailLine(detail: ShapeDetail, prefix: string, p: Paint): string {
+  if (detail.kind === 'event') return p.magenta(`${prefix}• ${detail.text}`) + p.dim(detail.extra ? ` ${detail.extra}` : '');
+  return p.dim(`${prefix}${detail.text}`);
+}
+
+/** Draws an expected shape the way a trace is drawn, so the two can stand side by side. */
+export function renderShapeView(view: ShapeView, options: { paint?: Paint; gutter?: boolean } = {}): Rendered {
+  const p = options.paint ?? plain;
+  const marking = options.gutter ?? hasMark(view);
+  const drawn = tree([view], (s) => s.children, (s, prefix, detail) => [
+    `${gutter(marking, s.marked, p)}${prefix}${p.bold(s.name)}${s.facts.length > 0 ? `  ${s.facts.join(' ')}` : ''}`,
+    ...s.details.map((d) => gutter(marking, false, p) + detailLine(d, detail, p)),
+  ]);
+  return { lines: drawn.lines, lineOf: drawn.lineOf as Map<unknown, number> };
+}
+
+function hasMark(view: ShapeView): boolean {
+  return view.marked || view.children.some(hasMark);
 }
 
 /** Draws an expected shape the same way, so it can stand beside the actual tree. */
@@ -202,13 +259,20 @@ export function renderShape(
   shape: SpanShape,
   options: { paint?: Paint; mark?: SpanShape | undefined; gutter?: boolean } = {},
 ): Rendered {
-  const p = options.paint ?? plain;
-  const marking = options.gutter ?? options.mark !== undefined;
-  const drawn = tree([shape], (s) => s.children ?? [], (s, prefix, detail) => [
-    `${gutter(marking, options.mark === s, p)}${prefix}${shapeLabel(s, p)}`,
-    ...shapeDetails(s, detail, p).map((line) => gutter(marking, false, p) + line),
-  ]);
-  return { lines: drawn.lines, lineOf: drawn.lineOf as Map<unknown, number> };
+  const view = toShapeView(shape, options.mark);
+  const rendered = renderShapeView(view, { ...(options.paint ? { paint: options.paint } : {}), gutter: options.gutter ?? options.mark !== undefined });
+  // Lines by the caller's shapes, not by their views.
+  const lineOf = new Map<unknown, number>();
+  const walk = (s: SpanShape, v: ShapeView): void => {
+    const line = rendered.lineOf.get(v);
+    if (line !== undefined) lineOf.set(s, line);
+    (s.children ?? []).forEach((child, i) => {
+      const childView = v.children[i];
+      if (childView) walk(child, childView);
+    });
+  };
+  walk(shape, view);
+  return { lines: rendered.lines, lineOf };
 }
 
 /** Two blocks of lines side by side when they fit the width, one above the other when they don't. No trailing blanks. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import { copyWorkbook, runCli, type CliRun } from '../support/workbook.ts';
 interface JsonReport {
   version: number;
   status: string;
-  exercises: { id: string; track: string; status: string; message?: string; tests: { name: string; status: string; message?: string }[] }[];
+  exercises: { id: string; track: string; status: string; message?: string; output?: string; tests: { name: string; status: string; message?: string; output?: string }[] }[];
   summary: Record<string, number>;
 }
 
@@ -23,7 +24,7 @@ describe('npm run check on a workbook of broken exercises', () => {
 
   beforeAll(async () => {
     workbook = await copyWorkbook();
-    run = await runCli(['check', '--root', workbook.root, '--json']);
+    run = await runCli(['check', '--root', workbook.root, '--track', 'basics', '--track', 'faults', '--json']);
     report = JSON.parse(run.stdout) as JsonReport;
   });
   afterAll(() => workbook.remove());
@@ -142,6 +143,95 @@ describe('npm run check on a workbook of broken exercises', () => {
   });
 });
 
+/** Grader processes still alive for a workbook: none may outlive the CLI. */
+function gradersOf(root: string): string[] {
+  const listed = spawnSync('pgrep', ['-af', 'grader-main'], { encoding: 'utf8' }).stdout;
+  return listed.split('\n').filter((line) => line.includes(root));
+}
+
+// Code that keeps a process from answering, or ends it: each is a verdict within its limit, and the CLI exits by itself.
+describe('npm run check on code that hangs, floods or ends the process', () => {
+  let workbook: Awaited<ReturnType<typeof copyWorkbook>>;
+  let run: CliRun;
+  let report: JsonReport;
+  let elapsedMs = 0;
+  const exercise = (id: string): JsonReport['exercises'][number] => {
+    const found = report.exercises.find((e) => e.id === id);
+    if (!found) throw new Error(`no result for ${id}`);
+    return found;
+  };
+
+  beforeAll(async () => {
+    workbook = await copyWorkbook();
+    const started = performance.now();
+    run = await runCli(['check', '--root', workbook.root, '--track', 'stuck', '--json']);
+    elapsedMs = performance.now() - started;
+    report = JSON.parse(run.stdout) as JsonReport;
+  }, 120_000);
+  afterAll(() => workbook.remove());
+
+  it('gives every exercise a verdict, exits by itself, and leaves no grader process behind', () => {
+    expect(run.code).toBe(1);
+    expect(report.exercises).toHaveLength(10);
+    expect(gradersOf(workbook.root)).toEqual([]);
+    // Each stuck file costs at most its own limit (6 s to load, 4.5 s per check) and a restart.
+    expect(elapsedMs).toBeLessThan(90_000);
+  });
+
+  it('stops an infinite loop at the top of a module and names the file', () => {
+    const stuck = exercise('loops-at-load');
+    expect(stuck.status).toBe('error');
+    expect(stuck.message).toContain(
+      'your code never finished loading: an infinite loop or an await that never settles at the top of exercises/03-stuck/01-loops-at-load/code.ts?',
+    );
+  });
+
+  it('stops a top-level await that never settles', () => {
+    expect(exercise('awaits-at-load').message).toContain('at the top of exercises/03-stuck/02-awaits-at-load/code.ts?');
+  });
+
+  it('shows what the code printed under each failing check, and what it printed while loading', () => {
+    const prints = exercise('prints');
+    expect(prints.status).toBe('fail');
+    expect(prints.output).toBe('loading code.ts\n');
+    expect(prints.tests[0]).toMatchObject({ status: 'fail', message: '2 + 3 is -1, expected 5', output: 'add(2, 3) was called\n' });
+    expect(prints.tests[1]?.output).toBe('add(-2, -3) was called\n');
+  });
+
+  it('keeps a few kilobytes of a flood of output and says how much was cut', () => {
+    const output = exercise('floods').tests[0]?.output ?? '';
+    expect(output.startsWith('line 0 of a flood of output\nline 1 of a flood of output\n')).toBe(true);
+    expect(output.length).toBeLessThan(9_000);
+    expect(output).toMatch(/\(… \d{5} more lines cut\)$/);
+  });
+
+  it('turns a throw in a timer after the last check into a verdict, with where it was thrown', () => {
+    const late = exercise('late-throw');
+    expect(late.status).toBe('error');
+    expect(late.message).toContain('your code threw "Error: a timer went off after the checks" at exercises/03-stuck/04-late-throw/code.ts:3');
+    expect(late.message).toContain('in a timer or a callback that no check was waiting for');
+  });
+
+  it('turns process.exit in a timer after the last check into a verdict', () => {
+    expect(exercise('late-exit')).toMatchObject({ status: 'error', message: expect.stringContaining('your code called process.exit(3) in a timer or a callback') });
+  });
+
+  it('says when the code ended its own process, in a check or at load time', () => {
+    expect(exercise('kills-itself').message).toContain('the process running your code was ended by the signal SIGKILL');
+    expect(exercise('kills-at-load').message).toContain('the process running your code was ended by the signal SIGTERM');
+  });
+
+  it('passes code that leaves an interval running, and still exits', () => {
+    expect(exercise('leaves-interval').status).toBe('pass');
+  });
+
+  it('stops code that fills the memory and says so', () => {
+    const hoard = exercise('fills-memory');
+    expect(hoard.status).toBe('error');
+    expect(hoard.message).toMatch(/your code (kept running and took [\d.]+ GB of memory|used up the memory)/);
+  });
+});
+
 describe('npm run check, other ways in', () => {
   let workbook: Awaited<ReturnType<typeof copyWorkbook>>;
   beforeAll(async () => {
@@ -153,7 +243,7 @@ describe('npm run check, other ways in', () => {
     const run = await runCli(['check', '--root', workbook.root, '--solutions', '--json']);
     const report = JSON.parse(run.stdout) as JsonReport;
     expect(report.status).toBe('pass');
-    expect(report.summary).toEqual({ pass: 13, fail: 0, error: 0, skipped: 0 });
+    expect(report.summary).toEqual({ pass: 23, fail: 0, error: 0, skipped: 0 });
     expect(run.code).toBe(0);
   });
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { createVitest, type TestModule } from 'vitest/node';
 import { trace } from '@opentelemetry/api';
-import { duplicateRegistrationMessage, expectAllEnded, spansNamed, TraceAssertionError, useTracing } from '../../src/trace/checks.ts';
+import { CheckFailure, duplicateRegistrationMessage, expectAllEnded, spansNamed, useTracing } from '../../src/checks/index.ts';
 import { GLOBALS_REPLACED } from '../../src/trace/harness.ts';
 
 const otel = useTracing();
@@ -28,9 +28,8 @@ describe('useTracing in a checker file', () => {
     const open = trace.getTracer('t').startSpan('retry attempt 2');
     expect(spansNamed(otel, /^retry/).map((s) => s.name)).toEqual(['retry attempt 1', 'retry attempt 2']);
     expect(() => expectAllEnded(otel, 'retries end their spans')).toThrow(
-      new TraceAssertionError(
+      new CheckFailure(
         'retries end their spans: "retry attempt 2" was started but never ended. Call span.end(), in a finally block so a thrown error ends it too.',
-        undefined,
       ),
     );
     open.end();

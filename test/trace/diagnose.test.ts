@@ -60,16 +60,29 @@ describe('diagnose', () => {
     ]);
   });
 
-  it('tells a lost SERVER span from the CLIENT span of the same name', () => {
+  it('tells a lost SERVER span from the CLIENT span of the same name, and points at inject and extract', () => {
     const traces = [
       trace(span('GET /greet', { kind: 'client' })),
       trace(span('GET /greet', { kind: 'server', start: 1 })),
     ];
     const shape: SpanShape = { name: 'GET /greet', kind: 'client', children: [{ name: 'GET /greet', kind: 'server' }] };
     expect(findingsFor(traces, shape)).toEqual([
-      'span "GET /greet" is the root of a trace of its own: it was started outside the active context of "GET /greet" ' +
-        '(context lost across a callback, a timer or an emitter?). Start it inside the parent\'s context: startActiveSpan, or context.with / context.bind.',
+      'span "GET /greet" (SERVER) is the root of a trace of its own instead of continuing "GET /greet": across a process boundary ' +
+        "the context travels only in the message's headers. Inject it where the request or message is sent (propagation.inject into the headers) " +
+        'and extract it where it is received (propagation.extract, then start the span in the extracted context).',
     ]);
+  });
+
+  it('says a lost CONSUMER span under a PRODUCER lost its context in the message headers', () => {
+    const traces = [trace(span('publish orders', { kind: 'producer' })), trace(span('process orders', { kind: 'consumer', start: 1 }))];
+    const shape: SpanShape = { name: 'publish orders', kind: 'producer', children: [{ name: 'process orders', kind: 'consumer' }] };
+    expect(findingsFor(traces, shape)[0]).toContain('propagation.inject');
+  });
+
+  it('keeps the in-process advice for an INTERNAL span that lost its parent', () => {
+    const traces = [trace(span('POST /checkout', { kind: 'server' })), trace(span('reserve stock', { start: 1 }))];
+    const shape: SpanShape = { name: 'POST /checkout', kind: 'server', children: [{ name: 'reserve stock' }] };
+    expect(findingsFor(traces, shape)[0]).toContain('startActiveSpan, or context.with / context.bind');
   });
 
   it('finds the right span under the wrong parent', () => {

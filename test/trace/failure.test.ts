@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { span, traceWithId } from './build.ts';
-import { assertTrace, describeMismatch, TraceAssertionError } from '../../src/trace/failure.ts';
+import { assertTrace, failureView, TraceMismatchError } from '../../src/trace/failure.ts';
+import { renderFailureView } from '../../src/trace/failure-view.ts';
+import { FAILED_CHECK } from '../../src/checks/contract.ts';
 import { matchTraces, type SpanShape } from '../../src/trace/match.ts';
 import { anyNumber } from '../../src/trace/expect-values.ts';
 import type { TraceTree } from '../../src/trace/model.ts';
@@ -27,14 +29,14 @@ function contextLost(): TraceTree[] {
   ];
 }
 
-function thrown(run: () => unknown): TraceAssertionError {
+function thrown(run: () => unknown): TraceMismatchError {
   try {
     run();
   } catch (error) {
-    if (error instanceof TraceAssertionError) return error;
+    if (error instanceof TraceMismatchError) return error;
     throw error;
   }
-  throw new Error('expected a TraceAssertionError, nothing was thrown');
+  throw new Error('expected a TraceMismatchError, nothing was thrown');
 }
 
 describe('assertTrace', () => {
@@ -65,7 +67,7 @@ describe('assertTrace', () => {
         '✗ └─ charge card  CLIENT               app.items=3',
         '        app.amount=a number',
         '',
-        '(2 traces were recorded; showing the closest one)',
+        '(2 traces were recorded; drawn: the one whose root is "POST /checkout")',
         '',
         'hint: span "charge card" is the root of a trace of its own: it was started outside the active context of "POST /checkout" ' +
           '(context lost across a callback, a timer or an emitter?). ' +
@@ -127,23 +129,51 @@ describe('assertTrace', () => {
     );
   });
 
-  it('is an assertion error that carries the mismatch, so the runner counts a failed check', () => {
+  it('is a failed check, marked for the runner, that carries the mismatch and the picture to draw', () => {
     const error = thrown(() => assertTrace(contextLost(), CHECKOUT, 'checkout'));
     expect(error).toBeInstanceOf(Error);
-    expect(error.name).toBe('AssertionError');
-    expect(error.mismatch?.message).toBe('child span "charge card" is missing under "POST /checkout" (children: "reserve stock")');
+    expect(error[FAILED_CHECK]).toBe(true);
+    expect(error.mismatch.message).toBe('child span "charge card" is missing under "POST /checkout" (children: "reserve stock")');
+    expect(error.details).toMatchObject({ kind: 'trace', concept: 'checkout', path: ['POST /checkout', 'charge card'] });
+    expect(error.details?.actual?.roots[0]?.name).toBe('POST /checkout');
+  });
+
+  it('draws no stranger when several roots have the name and none has the role: it counts how they differ', () => {
+    const calls = ['closed', 'closed', 'open'].map((state, i) =>
+      traceWithId(`${i}bf92f3577b34da6a3ce929d0e0e4736`, span('breaker call', { start: i, attributes: { 'app.state': state } })),
+    );
+    const error = thrown(() => assertTrace(calls, { name: 'breaker call', attributes: { 'app.state': 'half_open' } }, 'the trial call'));
+    expect(error.details?.actual).toBeUndefined();
+    expect(error.message.split('\n').slice(0, 4)).toEqual([
+      'the trial call: none of the 3 root spans "breaker call" is the one expected; they differ like this:',
+      '  ×2 attribute app.state is "closed", expected "half_open"',
+      '  ×1 attribute app.state is "open", expected "half_open"',
+      '  at breaker call',
+    ]);
+    expect(error.message).toContain('(none of your traces has this role: nothing to draw beside it)');
+  });
+
+  it('tells spans of the same name apart by kind in the path', () => {
+    const traces = [
+      traceWithId('4bf92f3577b34da6a3ce929d0e0e4736', span('GET /greet', { kind: 'client' }, span('GET /greet', { kind: 'server', start: 1 }))),
+    ];
+    const shape: SpanShape = { name: 'GET /greet', kind: 'client', children: [{ name: 'GET /greet', kind: 'server', attributes: { 'http.route': '/greet' } }] };
+    expect(thrown(() => assertTrace(traces, shape, 'the hop')).details?.path).toEqual(['GET /greet (CLIENT)', 'GET /greet (SERVER)']);
   });
 });
 
-describe('describeMismatch', () => {
+describe('renderFailureView', () => {
+  function viewOf(traces: TraceTree[], shape: SpanShape, concept: string) {
+    const result = matchTraces(traces, shape);
+    if (result.ok) throw new Error('expected a mismatch');
+    return failureView(concept, traces, shape, result);
+  }
+
   it('stacks the trees when they are too wide to stand side by side', () => {
     const long = 'x'.repeat(90);
     const traces = [traceWithId('4bf92f3577b34da6a3ce929d0e0e4736', span('POST /checkout', { kind: 'server', attributes: { 'app.note': long } }))];
     const shape: SpanShape = { name: 'POST /checkout', kind: 'server', attributes: { 'app.note': long.toUpperCase() } };
-    const result = matchTraces(traces, shape);
-    if (result.ok) throw new Error('expected a mismatch');
-    const text = describeMismatch('notes', traces, shape, result.mismatch, result.trace);
-    expect(text.split('\n')).toEqual([
+    expect(renderFailureView(viewOf(traces, shape, 'notes'), { width: 160 })).toEqual([
       `notes: attribute app.note is "${long}", expected "${long.toUpperCase()}"`,
       '  at POST /checkout',
       '',
@@ -157,20 +187,18 @@ describe('describeMismatch', () => {
     ]);
   });
 
-  it('fits the trees to the terminal width the CLI passes on, stacking them in a narrow terminal', () => {
-    const traces = contextLost();
-    const result = matchTraces(traces, CHECKOUT);
-    if (result.ok) throw new Error('expected a mismatch');
-    const wide = describeMismatch('one trace', traces, CHECKOUT, result.mismatch, result.trace);
-    process.env['TRACECRAFT_WIDTH'] = '50';
-    try {
-      const narrow = describeMismatch('one trace', traces, CHECKOUT, result.mismatch, result.trace);
-      expect(wide.split('\n')).toContain('');
-      expect(wide).toMatch(/^expected\s+your trace$/m);
-      expect(narrow).not.toMatch(/^expected\s+your trace$/m);
-      expect(narrow.split('\n')).toContain('your trace');
-    } finally {
-      delete process.env['TRACECRAFT_WIDTH'];
-    }
+  it('lays the same failure out for the width it is drawn at', () => {
+    const view = viewOf(contextLost(), CHECKOUT, 'one trace');
+    const wide = renderFailureView(view, { width: 140 }).join('\n');
+    const narrow = renderFailureView(view, { width: 50 }).join('\n');
+    expect(wide).toMatch(/^expected\s+your trace$/m);
+    expect(narrow).not.toMatch(/^expected\s+your trace$/m);
+    expect(narrow.split('\n')).toContain('your trace');
+  });
+
+  it('shows the tracer names of the learner\'s spans when the shape asks for one', () => {
+    const traces = [traceWithId('4bf92f3577b34da6a3ce929d0e0e4736', span('count-words', { attributes: {} }))];
+    const text = renderFailureView(viewOf(traces, { name: 'count-words', scope: 'tracecraft.text' }, 'a named tracer'), { width: 140 }).join('\n');
+    expect(text).toMatch(/tracer "tracecraft.text"\s+.*tracer "test"/);
   });
 });

@@ -1,24 +1,14 @@
 /**
- * What checker files import (as `#checks`): the trace harness wired into vitest's
- * lifecycle, trace assertions that explain themselves, and small helpers for
- * randomized inputs. Learners never import this; their code only uses @opentelemetry/api.
+ * The trace harness wired into vitest's lifecycle: spans cleared before each check, globals
+ * verified after it, each check's traces handed to the runner, and every rejection nobody
+ * handled turned into a verdict.
  */
-import { afterAll, afterEach, beforeEach, onTestFinished, TestRunner, type TestContext } from 'vitest';
-import { traceHarness, type TraceHarness } from './harness.ts';
-import { assertTrace, TraceAssertionError } from './failure.ts';
-import type { SpanShape } from './match.ts';
-import type { SpanNode, TraceTree } from './model.ts';
-import { diagnose } from './diagnose.ts';
-
-export type { SpanShape, EventShape, LinkShape } from './match.ts';
-export type { SpanNode, TraceTree } from './model.ts';
-export type { TraceHarness } from './harness.ts';
-export { absent, present, anyNumber, anyString, oneOf, where, between } from './expect-values.ts';
-export { TraceAssertionError } from './failure.ts';
-export * from '../checks/imports.ts';
-
-/** The key under which each test's traces travel to the runner, so the CLI can draw them. */
-export const TRACES_META_KEY = 'tracecraftTraces';
+import { afterAll, afterEach, beforeAll, beforeEach, onTestFinished, TestRunner, type TestContext } from 'vitest';
+import { traceHarness, type TraceHarness } from '../trace/harness.ts';
+import { assertTrace } from '../trace/failure.ts';
+import type { SpanShape } from '../trace/match.ts';
+import type { SpanNode, TraceTree } from '../trace/model.ts';
+import { CheckFailure, META } from './contract.ts';
 
 /** The checker files whose hooks are installed: vitest without isolation shares this module between files. */
 const hookedFiles = new WeakSet<object>();
@@ -40,6 +30,19 @@ export function duplicateRegistrationMessage(diagnostic: string): string {
   );
 }
 
+/** How long a file waits, after its last check, for timers the learner's code left behind. */
+const LATE_TIMER_GRACE_MS = 250;
+
+function pendingTimers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'Immediate').length;
+}
+
+/** Resolves once no more timers are pending than `baseline`, or after `maxMs` (an interval never ends). */
+async function timersSettled(baseline: number, maxMs: number): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  while (pendingTimers() > baseline && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 /**
  * Installs the harness for this checker file: spans are cleared before each test, and
  * after each test the globals are verified and the test's traces are handed to the runner.
@@ -53,25 +56,35 @@ export function useTracing(): TraceHarness {
   beforeEach((context: TestContext) => {
     harness.reset();
     onTestFinished(() => {
-      (context.task.meta as Record<string, unknown>)[TRACES_META_KEY] = harness.traces();
+      (context.task.meta as Record<string, unknown>)[META.traces] = harness.traces();
     });
   });
-  const unhandled: unknown[] = [];
-  const onRejection = (reason: unknown): void => void unhandled.push(reason);
+  const unhandled: Lost[] = [];
+  const onRejection = (reason: unknown): void => void unhandled.push({ kind: 'rejection', reason });
+  const onException = (reason: unknown): void => void unhandled.push({ kind: 'exception', reason });
   // With a listener of ours, vitest leaves unhandled rejections to us: every one must end in a verdict.
   process.on('unhandledRejection', onRejection);
+  // An error thrown in a timer or a callback (after the last check, too) is the learner's code failing.
+  process.on('uncaughtException', onException);
   const blameLost = async (): Promise<void> => {
     // Give a rejection that nobody awaited the turn it needs to be reported.
     await new Promise((resolve) => setImmediate(resolve));
-    const lost = unhandled.splice(0);
-    if (lost.length > 0) throw new UnhandledRejectionError(unhandledMessage(lost[0]));
+    const [first] = unhandled.splice(0);
+    if (first) throw new UnhandledRejectionError(unhandledMessage(first));
   };
+  let timersBefore = 0;
+  beforeAll(() => {
+    timersBefore = pendingTimers();
+  });
   afterAll(async () => {
     // A rejection that surfaces after the last check still fails the file, instead of vanishing.
     try {
+      // Timers the learner's code left behind get a moment to fire: a late throw or exit is a verdict, not lost.
+      await timersSettled(timersBefore, LATE_TIMER_GRACE_MS);
       await blameLost();
     } finally {
       process.off('unhandledRejection', onRejection);
+      process.off('uncaughtException', onException);
     }
   });
   afterEach(async () => {
@@ -79,10 +92,10 @@ export function useTracing(): TraceHarness {
     const replaced = harness.verifyGlobals();
     if (replaced) {
       harness.restoreGlobals();
-      throw new TraceAssertionError(replaced, undefined);
+      throw new CheckFailure(replaced);
     }
     const duplicate = harness.diagnostics().find((m) => /duplicate registration/i.test(m));
-    if (duplicate) throw new TraceAssertionError(duplicateRegistrationMessage(duplicate), undefined);
+    if (duplicate) throw new CheckFailure(duplicateRegistrationMessage(duplicate));
   });
   return harness;
 }
@@ -101,9 +114,8 @@ export function expectAllEnded(harness: TraceHarness, concept = 'spans must end'
   const open = harness.spans().filter((s) => !s.ended);
   if (open.length > 0) {
     const names = open.map((s) => `"${s.name}"`).join(', ');
-    throw new TraceAssertionError(
+    throw new CheckFailure(
       `${concept}: ${names} ${open.length === 1 ? 'was' : 'were'} started but never ended. Call span.end(), in a finally block so a thrown error ends it too.`,
-      undefined,
     );
   }
 }
@@ -113,21 +125,35 @@ export function spansNamed(harness: TraceHarness, name: string | RegExp): SpanNo
   return harness.spans().filter((s) => (typeof name === 'string' ? s.name === name : name.test(s.name)));
 }
 
-/** Fails with the concept and the named mistakes found in the recorded traces. */
-export function traceFailure(harness: TraceHarness, message: string): TraceAssertionError {
-  const findings = diagnose(harness.traces());
-  return new TraceAssertionError(
-    [message, ...findings.map((f) => `hint: ${f}`)].join('\n'),
-    undefined,
-  );
+/** An error no check was waiting for: a rejection nobody handled, or a throw in a timer or a callback. */
+interface Lost {
+  kind: 'rejection' | 'exception';
+  reason: unknown;
 }
 
-function unhandledMessage(reason: unknown): string {
-  const detail = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
-  return (
+export const LOST_MESSAGES = {
+  rejection: (detail: string) =>
     `your code left a rejected promise that nobody awaited or caught (${detail}). ` +
-    'Await every promise you start, or attach a .catch() where it is really meant to run in the background.'
-  );
+    'Await every promise you start, or attach a .catch() where it is really meant to run in the background.',
+  exception: (detail: string) =>
+    `your code threw ${detail} in a timer or a callback that no check was waiting for (after the check that started it, maybe after the last one). ` +
+    'Catch errors where the timer or callback runs, and clear timers your code no longer needs.',
+  exit: (code: string) =>
+    `your code called process.exit(${code}) in a timer or a callback. Exercises must not end the process: return or throw instead.`,
+} as const;
+
+/** Where in the learner's code an error was thrown, when the stack says. */
+function learnerFrame(error: unknown): string {
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  const frame = /(?:exercises|solutions)\/[^\s)]+:\d+:\d+/.exec(stack)?.[0];
+  return frame ? ` at ${frame}` : '';
+}
+
+function unhandledMessage({ kind, reason }: Lost): string {
+  const detail = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+  const exit = /process\.exit (?:unexpectedly )?called with "?([^"\s]*)"?/.exec(detail);
+  if (exit) return LOST_MESSAGES.exit(exit[1] ?? '');
+  return kind === 'rejection' ? LOST_MESSAGES.rejection(detail) : LOST_MESSAGES.exception(`"${detail}"${learnerFrame(reason)}`);
 }
 
 /** The learner's code rejected a promise nobody handled during a check. */
@@ -155,21 +181,3 @@ export function requireExports(module: Record<string, unknown>, names: readonly 
   );
 }
 
-/** Small helpers for randomized inputs: hard-coded answers must not pass. */
-export const random = {
-  int(min: number, max: number): number {
-    return min + Math.floor(Math.random() * (max - min + 1));
-  },
-  pick<T>(items: readonly T[]): T {
-    const item = items[Math.floor(Math.random() * items.length)];
-    if (item === undefined) throw new Error('random.pick needs at least one item');
-    return item;
-  },
-  word(length = 6): string {
-    const letters = 'abcdefghijklmnopqrstuvwxyz';
-    return Array.from({ length }, () => letters[Math.floor(Math.random() * letters.length)]).join('');
-  },
-  id(prefix = ''): string {
-    return `${prefix}${Math.random().toString(36).slice(2, 10)}`;
-  },
-};
