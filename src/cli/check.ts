@@ -20,7 +20,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   const isolate = !(args.target === 'solutions' && args.ids.length !== 1);
   // Start the grader first: its start-up (vitest) overlaps with reading the catalog and finding servers.
   const grader = createGrader({ root: args.root, target: args.target, isolate });
-  grader.start().catch(() => undefined);
+  if (!args.wrong) grader.start().catch(() => undefined);
   // Everything else is loaded while the grader starts: it is the one on the critical path.
   const [{ loadCatalog }, report, { selectExercises }, { terminalPaint }, { resolveFor }, { recordResults }, { outputWidth }] = await Promise.all([
     import('../catalog/index.ts'),
@@ -36,6 +36,10 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   try {
     const catalog = await loadCatalog(args.root);
     const exercises = selectExercises(catalog, args.ids, args.tracks);
+    if (args.wrong) {
+      await grader.close();
+      return await (await import('./check-wrong.ts')).checkWrong(args.root, exercises, paint ?? (await import('../trace/paint.ts')).plain, args.json);
+    }
     grader.warm(exercises.map((e) => e.checkerFile));
     const servers = await resolveFor(exercises);
     try {

@@ -54,6 +54,11 @@ export interface TraceHarness {
   diagnostics(): readonly string[];
   /** A tracer for the checker's own spans (a test client, a parent the learner's code should join). */
   tracer(name?: string): Tracer;
+  /**
+   * Resolves once no span is open any more, or after `timeoutMs` (default 500): a server may end
+   * its span just after its answer left, so checks of a hop wait for the spans to settle.
+   */
+  settled(timeoutMs?: number): Promise<void>;
   reset(): void;
   /** Undefined when the global provider, context manager and propagator are still the harness's own; otherwise what changed. */
   verifyGlobals(): string | undefined;
@@ -111,6 +116,10 @@ export function traceHarness(): TraceHarness {
     spans: () => inStartOrder(harness.traces()),
     diagnostics: () => diagnostics,
     tracer: (name = 'tracecraft-checker') => provider.getTracer(name),
+    settled: async (timeoutMs = 500) => {
+      const deadline = performance.now() + timeoutMs;
+      while (tracker.open.size > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    },
     reset: () => {
       exporter.reset();
       tracker.reset();

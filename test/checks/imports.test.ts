@@ -1,3 +1,4 @@
+import { isMarkedFailure } from '../../src/checks/contract.ts';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

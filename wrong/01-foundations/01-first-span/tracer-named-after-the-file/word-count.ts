@@ -1,0 +1,14 @@
+import { trace } from '@opentelemetry/api';
+
+const tracer = trace.getTracer('word-count');
+
+export function countWords(text: string): number {
+  const span = tracer.startSpan('count-words');
+  try {
+    const words = text.split(/\s+/).filter((word) => word.length > 0).length;
+    span.setAttribute('app.text.words', words);
+    return words;
+  } finally {
+    span.end();
+  }
+}
