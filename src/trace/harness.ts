@@ -2,7 +2,7 @@ import { context, diag, DiagLogLevel, propagation, trace, type Tracer } from '@o
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { buildTraces } from './tree.ts';
-import type { SpanNode, TraceTree } from './model.ts';
+import { hrToMs, type RawSpan, type SpanNode, type TraceTree } from './model.ts';
 
 /** Remembers spans between start and end, so a span that never ends can be reported by name. */
 class OpenSpanTracker implements SpanProcessor {
@@ -12,10 +12,24 @@ class OpenSpanTracker implements SpanProcessor {
    * started in the same millisecond need this to keep their real order.
    */
   readonly startOrder = new Map<string, number>();
+  /**
+   * When each span really started, to the microsecond: the SDK stamps a start in whole
+   * milliseconds (Date.now()) but measures the duration precisely, so without this a child can
+   * seem to end after a parent that ended first.
+   */
+  readonly startedAt = new Map<string, number>();
+  /** How many links each span had when it started: links given at start, not added afterwards. */
+  readonly linksAtStart = new Map<string, number>();
+  /** The wall clock when each span started, to tell the SDK's own stamp from a start time the code gave. */
+  private readonly wallAt = new Map<string, number>();
   private counter = 0;
   onStart(span: ReadableSpan): void {
-    this.open.set(span.spanContext().spanId, span);
-    this.startOrder.set(span.spanContext().spanId, this.counter++);
+    const id = span.spanContext().spanId;
+    this.open.set(id, span);
+    this.startOrder.set(id, this.counter++);
+    this.startedAt.set(id, preciseStart(span));
+    this.wallAt.set(id, Date.now());
+    this.linksAtStart.set(id, span.links.length);
   }
   onEnd(span: ReadableSpan): void {
     this.open.delete(span.spanContext().spanId);
@@ -23,6 +37,19 @@ class OpenSpanTracker implements SpanProcessor {
   reset(): void {
     this.open.clear();
     this.startOrder.clear();
+    this.startedAt.clear();
+    this.wallAt.clear();
+    this.linksAtStart.clear();
+  }
+  raw(span: ReadableSpan, ended: boolean): RawSpan {
+    const id = span.spanContext().spanId;
+    const measured = this.startedAt.get(id);
+    // A start time the code gave explicitly is the span's own; the SDK (2.12) says so in `_startTimeProvided`,
+    // and without it, its own stamp is Date.now() taken just before onStart.
+    const provided = (span as unknown as { _startTimeProvided?: unknown })._startTimeProvided;
+    const explicit = typeof provided === 'boolean' ? provided : Math.abs((this.wallAt.get(id) ?? 0) - hrToMs(span.startTime)) > 1;
+    const refines = measured !== undefined && !explicit;
+    return { span, ended, seq: this.startOrder.get(id), startMs: refines ? measured : undefined, linksAtStart: this.linksAtStart.get(id) };
   }
   forceFlush(): Promise<void> {
     return Promise.resolve();
@@ -30,6 +57,15 @@ class OpenSpanTracker implements SpanProcessor {
   shutdown(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * The span's start on the clock its duration is measured with. The SDK (2.12) keeps it as
+ * `_performanceStartTime`; without it (another SDK), the moment onStart runs comes close.
+ */
+function preciseStart(span: ReadableSpan): number {
+  const internal = (span as unknown as { _performanceStartTime?: unknown })._performanceStartTime;
+  return performance.timeOrigin + (typeof internal === 'number' ? internal : performance.now());
 }
 
 /** What the OpenTelemetry API tells `diag` while the learner's code runs (duplicate registrations, mostly). */
@@ -110,8 +146,8 @@ export function traceHarness(): TraceHarness {
     openSpans: () => [...tracker.open.values()],
     traces: () =>
       buildTraces([
-        ...exporter.getFinishedSpans().map((span) => ({ span, ended: true, seq: tracker.startOrder.get(span.spanContext().spanId) })),
-        ...[...tracker.open.values()].map((span) => ({ span, ended: false, seq: tracker.startOrder.get(span.spanContext().spanId) })),
+        ...exporter.getFinishedSpans().map((span) => tracker.raw(span, true)),
+        ...[...tracker.open.values()].map((span) => tracker.raw(span, false)),
       ]),
     spans: () => inStartOrder(harness.traces()),
     diagnostics: () => diagnostics,

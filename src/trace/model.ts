@@ -34,6 +34,8 @@ export interface SpanNode {
   attributes: Attributes;
   events: SpanEventData[];
   links: SpanLinkData[];
+  /** How many of `links` were given when the span started (the rest were added later); undefined when not seen. */
+  linksAtStart?: number | undefined;
   start: number;
   /** Undefined for a span that was started but never ended. */
   end: number | undefined;
@@ -89,6 +91,10 @@ export interface RawSpan {
   ended: boolean;
   /** Start order among captured spans, when known: breaks ties between equal start times. */
   seq?: number | undefined;
+  /** The precise start (epoch ms, fractional), when the harness saw the span start. */
+  startMs?: number | undefined;
+  /** Links the span had when it started, when the harness saw it start. */
+  linksAtStart?: number | undefined;
 }
 
 export function formatValue(value: AttributeValue | undefined): string {

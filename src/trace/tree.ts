@@ -1,4 +1,3 @@
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { hrToMs, kindName, statusName, type RawSpan, type SpanNode, type TraceTree } from './model.ts';
 
 /**
@@ -18,8 +17,13 @@ export function buildTraces(raw: readonly RawSpan[]): TraceTree[] {
   return traces.sort((a, b) => a.startEpochMs - b.startEpochMs);
 }
 
+/** Where a span starts, in epoch ms: the harness's precise reading when there is one. */
+function startOf(item: RawSpan): number {
+  return item.startMs ?? hrToMs(item.span.startTime);
+}
+
 function buildOne(traceId: string, items: RawSpan[]): TraceTree {
-  const startEpochMs = Math.min(...items.map((i) => hrToMs(i.span.startTime)));
+  const startEpochMs = Math.min(...items.map(startOf));
   const nodes = items
     .map((item) => toNode(item, startEpochMs))
     .sort(byStart);
@@ -39,8 +43,9 @@ export function byStart(a: SpanNode, b: SpanNode): number {
   return a.start - b.start || (a.seq ?? 0) - (b.seq ?? 0);
 }
 
-function toNode({ span, ended, seq }: RawSpan, origin: number): SpanNode {
-  const start = hrToMs(span.startTime) - origin;
+function toNode(item: RawSpan, origin: number): SpanNode {
+  const { span, ended, seq } = item;
+  const start = startOf(item) - origin;
   return {
     name: span.name,
     kind: kindName(span.kind),
@@ -57,19 +62,12 @@ function toNode({ span, ended, seq }: RawSpan, origin: number): SpanNode {
       spanId: l.context.spanId,
       attributes: { ...l.attributes },
     })),
+    ...(item.linksAtStart === undefined ? {} : { linksAtStart: item.linksAtStart }),
     start,
-    end: ended ? hrToMs(span.endTime) - origin : undefined,
+    // The SDK's duration is precise and its start stamp is not: from a precise start, the end is start plus duration.
+    end: !ended ? undefined : item.startMs !== undefined ? start + hrToMs(span.duration) : hrToMs(span.endTime) - origin,
     ended,
     seq,
     children: [],
   };
-}
-
-/** Every span of every trace, depth first, in start order. */
-export function allSpans(traces: readonly TraceTree[]): SpanNode[] {
-  return traces.flatMap((t) => t.spans);
-}
-
-export function isEnded(span: ReadableSpan): boolean {
-  return span.ended;
 }

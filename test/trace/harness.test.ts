@@ -81,6 +81,30 @@ describe('traceHarness', () => {
     expect(root?.children[1]?.children.map((c) => c.name)).toEqual(['POST']);
   });
 
+  it('records how many links a span was given when it started, apart from links added later', () => {
+    const producer = tracer().startSpan('produce');
+    const linked = tracer().startSpan('consume batch', { links: [{ context: producer.spanContext() }] }, ROOT_CONTEXT);
+    linked.addLink({ context: producer.spanContext() });
+    linked.end();
+    producer.end();
+    const node = harness.spans().find((s) => s.name === 'consume batch');
+    expect(node?.links).toHaveLength(2);
+    expect(node?.linksAtStart).toBe(1);
+  });
+
+  it('never draws a child ending after the parent it ended before (precise start times)', () => {
+    for (let i = 0; i < 300; i++) {
+      harness.reset();
+      const parent = tracer().startSpan('parent');
+      const child = tracer().startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, parent));
+      child.end();
+      parent.end();
+      const [root] = harness.traces()[0]?.roots ?? [];
+      const [kid] = root?.children ?? [];
+      expect((kid?.end ?? 0) <= (root?.end ?? 0) && (kid?.start ?? 0) >= (root?.start ?? 0), `run ${i}`).toBe(true);
+    }
+  });
+
   it('orders spans of several traces by wall-clock start', () => {
     const base = Date.now();
     const a = tracer().startSpan('a', { startTime: base });
