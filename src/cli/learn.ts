@@ -1,9 +1,9 @@
 import { loadCatalog, type Exercise } from '../catalog/index.ts';
-import { ProgressStore } from '../progress/index.ts';
+import { changedExercises, ProgressStore } from '../progress/index.ts';
 import { Grader } from '../runner/grader.ts';
 import { DEFAULT_TEST_TIMEOUT_MS } from '../runner/grade.ts';
 import { LEARN_USAGE, parseLearnArgs, UsageError } from './args.ts';
-import { openExercise } from './exercise-view.ts';
+import { WatchSession } from './watch-session.ts';
 import { pickExercise } from './menu.ts';
 import { terminalPaint } from './paint.ts';
 import { selectExercises } from './select.ts';
@@ -41,9 +41,9 @@ export async function learnCommand(argv: readonly string[]): Promise<number> {
     grader.start().catch(() => undefined);
     try {
       for (;;) {
-        open ??= await pickExercise(catalog, progress, paint);
+        open ??= await pickExercise(catalog, progress, paint, await changedExercises(args.root, catalog.exercises));
         if (!open) return 0;
-        const exit = await openExercise(open, { root: args.root, catalog, progress, grader, paint, colour });
+        const exit = await new WatchSession(open, { root: args.root, catalog, progress, grader, paint, colour }).run();
         if (exit.action === 'quit') return 0;
         open = exit.action === 'open' ? exit.exercise : undefined;
       }

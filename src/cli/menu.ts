@@ -7,8 +7,17 @@ import { stars } from './report.ts';
 
 const QUIT = Symbol('quit');
 
-function statusMark(status: string | undefined, p: Paint): string {
+export const MENU_TEXT = {
+  legend: '✓ passes  ✗ fails  ! does not run  - skipped (a server is missing)  · not started',
+} as const;
+
+/**
+ * The mark for an exercise: its last verdict, once the learner has started it (opened it in learn,
+ * or edited its files). A `check` of every untouched starter fails them all, but they are not started.
+ */
+function statusMark(status: string | undefined, started: boolean, p: Paint): string {
   if (status === 'pass') return p.green('✓');
+  if (!started) return p.dim('·');
   if (status === 'fail') return p.red('✗');
   if (status === 'error') return p.yellow('!');
   if (status === 'skipped') return p.dim('-');
@@ -16,7 +25,7 @@ function statusMark(status: string | undefined, p: Paint): string {
 }
 
 /** The list of tracks and exercises with their status; resolves to the chosen exercise, or undefined to quit. */
-export async function pickExercise(catalog: Catalog, progress: ProgressStore, p: Paint): Promise<Exercise | undefined> {
+export async function pickExercise(catalog: Catalog, progress: ProgressStore, p: Paint, changed: ReadonlySet<string> = new Set()): Promise<Exercise | undefined> {
   const ids = catalog.exercises.map((e) => e.id);
   const start = progress.firstUnfinished(ids) ?? ids[0];
   const done = catalog.exercises.filter((e) => progress.get(e.id)?.status === 'pass').length;
@@ -28,7 +37,8 @@ export async function pickExercise(catalog: Catalog, progress: ProgressStore, p:
     const passed = exercises.filter((e) => progress.get(e.id)?.status === 'pass').length;
     choices.push(new Separator(p.bold(`${track.title} (${passed}/${exercises.length})`)));
     for (const exercise of exercises) {
-      const mark = statusMark(progress.get(exercise.id)?.status, p);
+      const entry = progress.get(exercise.id);
+      const mark = statusMark(entry?.status, entry?.opened === true || changed.has(exercise.id), p);
       choices.push({
         name: `${mark} ${padEnd(exercise.id, idWidth)}${padEnd(stars(exercise.difficulty), 5)} ${exercise.title}`,
         value: exercise,
@@ -36,7 +46,7 @@ export async function pickExercise(catalog: Catalog, progress: ProgressStore, p:
       });
     }
   }
-  choices.push(new Separator(' '), { name: 'Quit', value: QUIT });
+  choices.push(new Separator(' '), new Separator(p.dim(MENU_TEXT.legend)), { name: 'Quit', value: QUIT });
   const chosen = await select<Exercise | typeof QUIT>({
     message: `tracecraft — ${done}/${ids.length} exercises done. Pick one (↑↓, enter):`,
     choices,

@@ -2,6 +2,7 @@ export { BACKUPS_DIR, backupExercise, type BackupOptions, type ExerciseFiles } f
 export { ProgressError } from './errors.ts';
 export { WORKBOOK_DIR } from './files.ts';
 export { gitShowHead, resetExercise } from './reset.ts';
+export { changedExercises } from './started.ts';
 export { solutionDiff, solutionFileDiffs, type ExerciseSolution, type FileDiff } from './solution-diff.ts';
 export {
   PROGRESS_FILE,

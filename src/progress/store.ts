@@ -18,7 +18,9 @@ import { WORKBOOK_DIR, fileStamp, freePath, relTo, writeFileAtomic } from './fil
  *       "passedAt": "2025-11-23T14:40:12.000Z",    When it first passed. Kept when a later check fails:
  *                                    an exercise once passed counts as done.
  *       "hintsShown": 2,             How many hints the learner has revealed (they come one at a time).
- *       "solutionViewed": false      Whether the learner has looked at the reference solution.
+ *       "solutionViewed": false,     Whether the learner has looked at the reference solution.
+ *       "opened": true               Optional: the learner opened it in `learn` (a `check` of every
+ *                                    starter does not make an exercise started).
  *     }
  *   },
  *   "current": "circuit-breaker"     Optional: the exercise the learner is working on.
@@ -56,6 +58,7 @@ const exerciseProgressSchema = z.object({
   passedAt: z.iso.datetime().optional(),
   hintsShown: z.int().min(0).default(0),
   solutionViewed: z.boolean().default(false),
+  opened: z.boolean().optional(),
 });
 
 export const progressFileSchema = z.object({
@@ -199,6 +202,18 @@ export class ProgressStore {
   setCurrent(id: string | undefined): void {
     if (id === undefined) delete this.state.current;
     else this.state.current = id;
+  }
+
+  /** Remembers that the learner opened the exercise in `learn`. */
+  markOpened(id: string): void {
+    this.entry(id).opened = true;
+  }
+
+  /** The first exercise after `current` (in order, wrapping around) that has never passed, or undefined when all have. */
+  nextUnfinished(idsInOrder: readonly string[], current: string): string | undefined {
+    const at = idsInOrder.indexOf(current);
+    const after = [...idsInOrder.slice(at + 1), ...idsInOrder.slice(0, Math.max(0, at))];
+    return after.find((id) => !this.isDone(id));
   }
 
   /** True once the exercise has passed, even if a later check failed. */

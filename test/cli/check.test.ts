@@ -243,7 +243,7 @@ describe('npm run check, other ways in', () => {
     const run = await runCli(['check', '--root', workbook.root, '--solutions', '--json']);
     const report = JSON.parse(run.stdout) as JsonReport;
     expect(report.status).toBe('pass');
-    expect(report.summary).toEqual({ pass: 23, fail: 0, error: 0, skipped: 0 });
+    expect(report.summary).toEqual({ pass: 24, fail: 0, error: 0, skipped: 0 });
     expect(run.code).toBe(0);
   });
 

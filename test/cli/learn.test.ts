@@ -11,9 +11,18 @@ if (!hasTmux && process.env['CI']) throw new Error('tmux is needed for the learn
 class Terminal {
   constructor(readonly session: string) {}
 
-  static start(command: string, session = `tracecraft-${process.pid}-${Math.random().toString(36).slice(2, 8)}`): Terminal {
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '150', '-y', '50', command]);
+  static start(command: string, session = `tracecraft-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, width = 150): Terminal {
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', String(width), '-y', '50', command]);
     return new Terminal(session);
+  }
+
+  resize(width: number): void {
+    execFileSync('tmux', ['resize-window', '-t', this.session, '-x', String(width), '-y', '50']);
+  }
+
+  /** Types text as one burst, the way a paste arrives. */
+  paste(text: string): void {
+    execFileSync('tmux', ['send-keys', '-l', '-t', this.session, text]);
   }
 
   screen(): string {
@@ -80,6 +89,66 @@ describe.skipIf(!hasTmux)('npm run learn in a terminal', () => {
     terminal.keys('l');
     await terminal.waitFor(/✓ passes/);
     terminal.keys('C-c');
+    await terminal.waitFor('learn exited with 0');
+  });
+
+  it('gives a verdict for a save that hangs at load time, and passes the next save of a correct file', async () => {
+    const file = path.join(workbook.root, 'exercises', '01-basics', '01-passes', 'code.ts');
+    const correct = await readFile(file, 'utf8');
+    terminal = learn('passes');
+    await terminal.waitFor('All checks pass');
+    await writeFile(file, `let spins = 0;\nwhile (spins >= 0) spins++;\n${correct}`);
+    await terminal.waitFor('your code never finished loading: an infinite loop or an await that never settles at the top of');
+    await writeFile(file, correct);
+    await terminal.waitFor(/All checks pass[\s\S]*$/);
+    const screen = terminal.screen();
+    expect(screen.lastIndexOf('All checks pass')).toBeGreaterThan(screen.lastIndexOf('never finished loading'));
+    terminal.keys('q');
+    await terminal.waitFor('learn exited with 0');
+  });
+
+  it('ignores a paste and function keys, and checks again on c', async () => {
+    terminal = learn('fails');
+    await terminal.waitFor('2 + 3: expected -1 to be 5');
+    terminal.paste('quit please');
+    terminal.keys('F2');
+    terminal.keys('Home');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const before = terminal.screen();
+    expect(before).not.toContain('learn exited');
+    expect(before, 'Home is not h: no hint was revealed').not.toContain('Hint 1/1');
+    const checkedAt = (screen: string): string | undefined => /checked at (\S+)/.exec(screen)?.[1];
+    const first = checkedAt(before);
+    expect(first).toBeDefined();
+    // The clock moves on a second, so the time of the next check differs from the first.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    terminal.keys('c');
+    await terminal.waitFor(new RegExp(`checked at (?!${first?.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})\\S+[\\s\\S]*2 \\+ 3: expected -1 to be 5`));
+    terminal.keys('q');
+    await terminal.waitFor('learn exited with 0');
+  });
+
+  it('shows exercises never tried as not started, apart from the ones that fail', async () => {
+    await runCli(['check', '--root', workbook.root, '--track', 'basics']);
+    terminal = learn('');
+    await terminal.waitFor('Pick one');
+    const menu = terminal.screen();
+    expect(menu).toMatch(/· fails/);
+    expect(menu).toContain('· not started');
+    terminal.keys('Enter');
+    await terminal.waitFor('2 + 3: expected -1 to be 5');
+    terminal.keys('l');
+    await terminal.waitFor(/✗ fails/);
+    terminal.keys('C-c');
+    await terminal.waitFor('learn exited with 0');
+  });
+
+  it('draws the failure again for the new width when the terminal is resized', async () => {
+    terminal = Terminal.start(`cd ${workbook.root} && node ${CLI} learn --root ${workbook.root} wrong-span; echo "learn exited with $?"; sleep 60`, undefined, 220);
+    await terminal.waitFor(/expected\s+your trace/);
+    terminal.resize(90);
+    await terminal.waitFor(/\n\s*your trace\s*\n/);
+    terminal.keys('q');
     await terminal.waitFor('learn exited with 0');
   });
 
