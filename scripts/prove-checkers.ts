@@ -18,7 +18,8 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 const repeat = Number(values.repeat);
-const catalog = await loadCatalog(root);
+const catalog = await loadCatalog(root, { lenient: true });
+if (catalog.problems.length > 0) console.error(`left out:\n${catalog.problems.join('\n')}`);
 const exercises = selectExercises(catalog, positionals, values.track ?? []);
 const wrongs = (await Promise.all(exercises.map(async (exercise) => (await loadWrongSolutions(root, exercise)).map((wrong) => ({ exercise, wrong }))))).flat();
 

@@ -31,13 +31,24 @@ export const EXERCISE_FILE = 'exercise.json';
 export const README_FILE = 'README.md';
 export const CHECKER_SUFFIX = '.test.ts';
 
+export interface LoadOptions {
+  /**
+   * Leave out an exercise (or a track) that has problems instead of failing the whole catalog:
+   * one incomplete exercise folder must not stop a learner from working on the others. The
+   * problems are in `catalog.problems`, each naming its file. Default false: every problem throws.
+   */
+  lenient?: boolean;
+}
+
 /**
  * Finds every track and exercise under `<root>/exercises`, validates their metadata and the files
  * around them (README, solution files, checker), and returns them in order.
- * Throws a CatalogError listing every problem found, one per line, each naming its file.
+ * Throws a CatalogError listing every problem found, one per line, each naming its file (in
+ * lenient mode, only the problems no exercise can be left out for: no exercises folder, a
+ * duplicate id).
  */
-export async function loadCatalog(root: string): Promise<Catalog> {
-  const loader = new Loader(path.resolve(root));
+export async function loadCatalog(root: string, options: LoadOptions = {}): Promise<Catalog> {
+  const loader = new Loader(path.resolve(root), options.lenient ?? false);
   return loader.load();
 }
 
@@ -61,7 +72,10 @@ function isMissing(error: unknown): boolean {
 class Loader {
   private readonly problems: string[] = [];
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly lenient = false,
+  ) {}
 
   async load(): Promise<Catalog> {
     const exercisesDir = path.join(this.root, EXERCISES_DIR);
@@ -75,20 +89,22 @@ class Loader {
     // Read in parallel, report in order: each track collects its own problems.
     const perTrack = await Promise.all(
       trackFolders.map(async (folder) => {
-        const loader = new Loader(this.root);
+        const loader = new Loader(this.root, this.lenient);
         const loaded = await loader.loadTrack(folder);
         return { loaded, problems: loader.problems };
       }),
     );
     for (const { problems } of perTrack) this.problems.push(...problems);
     const loaded = perTrack.map((t) => t.loaded);
+    const leftOut = [...this.problems];
 
     this.checkDuplicates(loaded);
-    if (this.problems.length > 0) throw new CatalogError(this.problems);
+    const blocking = this.lenient ? this.problems.slice(leftOut.length) : this.problems;
+    if (blocking.length > 0) throw new CatalogError(blocking);
 
     const tracks = loaded.flatMap((t) => (t.track ? [t.track] : []));
-    const exercises = loaded.flatMap((t) => t.exercises);
-    return buildCatalog(this.root, tracks, exercises);
+    const exercises = loaded.flatMap((t) => (t.track ? t.exercises : []));
+    return buildCatalog(this.root, tracks, exercises, leftOut);
   }
 
   /** `root`-relative, forward slashes: how files are named in messages. */
@@ -166,7 +182,7 @@ class Loader {
 
     const perExercise = await Promise.all(
       exerciseFolders.map(async (exerciseFolder) => {
-        const loader = new Loader(this.root);
+        const loader = new Loader(this.root, this.lenient);
         const exercise = await loader.loadExercise(folder, exerciseFolder, track, trackFile);
         return { exercise, problems: loader.problems };
       }),
@@ -174,7 +190,8 @@ class Loader {
     const exercises: Exercise[] = [];
     for (const { exercise, problems } of perExercise) {
       this.problems.push(...problems);
-      if (exercise) exercises.push(exercise);
+      // An exercise with a problem is not one: in lenient mode it is left out, with its problems reported.
+      if (exercise && problems.length === 0) exercises.push(exercise);
     }
     return { folder, track, exercises };
   }

@@ -38,6 +38,8 @@ export interface Catalog {
   tracks: Track[];
   /** In track order, then exercise order. */
   exercises: Exercise[];
+  /** Loaded leniently: why some exercises or tracks were left out, one line each, naming the file. */
+  problems: string[];
   byId(id: string): Exercise | undefined;
   /** Ids close to a mistyped one, best first: prefix and substring matches, then small edit distances. */
   suggest(id: string, max?: number): string[];

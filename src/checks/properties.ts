@@ -4,7 +4,7 @@
  * every time, not one run in seven. A counterexample is shrunk, then run once more so that the
  * traces drawn under the failure are the ones of that example.
  */
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import type { TraceHarness } from '../trace/harness.ts';
 import { CheckFailure, isMarkedFailure } from './contract.ts';
 
@@ -36,10 +36,12 @@ function isAssertion(error: unknown): boolean {
  * learner's code is rethrown as it is, with the example added to its message.
  */
 export async function holds<T>(arbitrary: fc.Arbitrary<T>, run: (example: T) => unknown, options: PropertyOptions<T> = {}): Promise<void> {
-  const property = fc.asyncProperty(arbitrary, async (example) => {
+  // Loaded on first use: most checks never run a property, and fast-check takes a while to load.
+  const { default: fastCheck } = await import('fast-check');
+  const property = fastCheck.asyncProperty(arbitrary, async (example) => {
     await run(example);
   });
-  const result = await fc.check(property, {
+  const result = await fastCheck.check(property, {
     numRuns: options.runs ?? 50,
     examples: (options.examples ?? []).map((example) => [example] as [T]),
     interruptAfterTimeLimit: options.timeLimitMs ?? 1_500,
@@ -55,7 +57,7 @@ export async function holds<T>(arbitrary: fc.Arbitrary<T>, run: (example: T) => 
       error = replayed;
     }
   }
-  const described = example === undefined ? 'a generated example' : options.describe ? options.describe(example) : fc.stringify(example);
+  const described = example === undefined ? 'a generated example' : options.describe ? options.describe(example) : fastCheck.stringify(example);
   const prefix = PROPERTY_TEXT.counterexample(described);
   if (isAssertion(error)) throw new CheckFailure(`${prefix}\n${(error as Error).message}`);
   if (error instanceof Error) {

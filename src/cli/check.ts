@@ -22,7 +22,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   const grader = createGrader({ root: args.root, target: args.target, isolate });
   if (!args.wrong) grader.start().catch(() => undefined);
   // Everything else is loaded while the grader starts: it is the one on the critical path.
-  const [{ loadCatalog }, report, { selectExercises }, { terminalPaint }, { resolveFor }, { recordResults }, { outputWidth }] = await Promise.all([
+  const [{ loadCatalog }, report, { selectExercises, leftOutWarning }, { terminalPaint }, { resolveFor }, { recordResults }, { outputWidth }] = await Promise.all([
     import('../catalog/index.ts'),
     import('./report.ts'),
     import('./select.ts'),
@@ -34,7 +34,8 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   const { formatDetails, formatSummary, formatTable, overallStatus, toJson } = report;
   const paint = args.json ? undefined : terminalPaint();
   try {
-    const catalog = await loadCatalog(args.root);
+    const catalog = await loadCatalog(args.root, { lenient: true });
+    if (catalog.problems.length > 0) console.error(leftOutWarning(catalog.problems));
     const exercises = selectExercises(catalog, args.ids, args.tracks);
     if (args.wrong) {
       await grader.close();

@@ -6,7 +6,7 @@ import { LEARN_USAGE, parseLearnArgs, UsageError } from './args.ts';
 import { WatchSession } from './watch-session.ts';
 import { pickExercise } from './menu.ts';
 import { terminalPaint } from './paint.ts';
-import { selectExercises } from './select.ts';
+import { leftOutWarning, selectExercises } from './select.ts';
 import { plain } from '../trace/paint.ts';
 
 export const NEEDS_TERMINAL =
@@ -32,7 +32,8 @@ export async function learnCommand(argv: readonly string[]): Promise<number> {
   const paint = terminalPaint();
   const colour = paint !== plain;
   try {
-    const catalog = await loadCatalog(args.root);
+    const catalog = await loadCatalog(args.root, { lenient: true });
+    if (catalog.problems.length > 0) console.error(paint.yellow(leftOutWarning(catalog.problems)));
     let open: Exercise | undefined = args.id ? selectExercises(catalog, [args.id], [])[0] : undefined;
     const { store: progress, warning } = await ProgressStore.open(args.root);
     if (warning) console.error(paint.yellow(warning));

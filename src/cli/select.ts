@@ -22,3 +22,8 @@ export function selectExercises(catalog: Catalog, ids: readonly string[], tracks
   if (ids.length === 0 && tracks.length === 0) return [...catalog.exercises];
   return catalog.exercises.filter((e) => chosen.has(e.id));
 }
+
+/** Exercises left out of the catalog are named, so a learner knows why one is missing from the list. */
+export function leftOutWarning(problems: readonly string[]): string {
+  return ['tracecraft: some exercises are left out, their folders have problems:', ...problems.map((p) => `  ${p}`)].join('\n');
+}

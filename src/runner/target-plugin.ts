@@ -42,7 +42,9 @@ export function targetPlugin(root: string, target: Target, targetDir?: string): 
     async load(id) {
       if (!id.startsWith(`\0${SCAN_MODULE_PREFIX}`)) return null;
       const folder = new URLSearchParams(id.slice(id.indexOf('?') + 1)).get('folder') ?? '';
-      return `export default ${JSON.stringify(await scanFolder(folder))};`;
+      // A folder that cannot be read is the check's answer, carried as data: the worker raises it as it is.
+      const scanned = await scanFolder(folder).catch((error: unknown) => ({ readError: error instanceof Error ? error.message : String(error) }));
+      return `export default ${JSON.stringify(scanned)};`;
     },
     transform(code, id) {
       if (!id.startsWith(checkerDir) || !id.endsWith('.test.ts')) return null;

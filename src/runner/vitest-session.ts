@@ -8,6 +8,7 @@ import { moduleResult, unhandledMessage } from './classify.ts';
 import { ENV } from '../checks/contract.ts';
 import type { ModuleResult } from './results.ts';
 import { OutputLog } from './output.ts';
+import { dropSpare, warmThreadsPool } from './warm-pool.ts';
 
 export interface SessionEvents {
   /** A worker took the file: it is being loaded (transformed and imported) from now on. */
@@ -53,7 +54,8 @@ export class VitestSession {
         root: options.root,
         include: ['checker/**/*.test.ts'],
         watch: false,
-        pool: 'threads',
+        // Vitest's threads pool, with a spare thread warmed up ahead of each file (see warm-pool.ts).
+        pool: warmThreadsPool,
         isolate: options.isolate,
         fileParallelism: true,
         maxWorkers: 2,
@@ -141,6 +143,7 @@ export class VitestSession {
   }
 
   async close(): Promise<void> {
+    await dropSpare();
     await this.vitest.close();
   }
 }

@@ -1,9 +1,9 @@
 import type { TraceTree } from './model.ts';
 import { matchTraces, type Mismatch, type SpanShape, type TracesMismatch } from './match.ts';
-import { shapeNamesScope, toShapeView } from './render.ts';
+import { shapeNamesScope, toShapeView } from './shape-view.ts';
 import { diagnose } from './diagnose.ts';
 import { CheckFailure } from '../checks/contract.ts';
-import { renderFailureView, type FailureView } from './failure-view.ts';
+import { failureHeadline, type FailureView } from './failure-view.ts';
 
 /** Why the trace beside the shape is the one drawn. */
 export const NOTES = {
@@ -11,8 +11,6 @@ export const NOTES = {
   onlyAttempt: '(the only trace recorded)',
 } as const;
 
-/** The width of the plain-text message (in --json and for any reader without a terminal). */
-const MESSAGE_WIDTH = 120;
 
 /**
  * Path labels: span names, with the kind added where a name repeats (`GET /greet (CLIENT) › GET /greet (SERVER)`).
@@ -48,9 +46,12 @@ export function failureView(concept: string, traces: readonly TraceTree[], shape
   };
 }
 
-/** The plain text of a failure view, as --json carries it. */
+/**
+ * The error's own message: the sentence and where. The pictures are drawn by the CLI from the
+ * view (for the terminal and for --json), so the checks' worker never loads the renderer.
+ */
 export function failureText(view: FailureView): string {
-  return renderFailureView(view, { width: MESSAGE_WIDTH }).join('\n');
+  return [failureHeadline(view), ...view.candidates.map((line) => `  ${line}`), `  at ${view.path.join(' › ')}`].join('\n');
 }
 
 /** A check failed because the trace has the wrong shape: a failed check carrying the picture to draw. */

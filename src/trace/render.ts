@@ -1,7 +1,9 @@
 import type { Attributes } from '@opentelemetry/api';
 import { formatValue, type SpanNode, type TraceTree } from './model.ts';
-import { describeExpected, type ExpectedValue } from './expect-values.ts';
-import { describeName, type LinkShape, type SpanShape } from './match.ts';
+import type { SpanShape } from './match.ts';
+import { toShapeView, type ShapeDetail, type ShapeView } from './shape-view.ts';
+
+export type { ShapeView, ShapeDetail } from './shape-view.ts';
 import { padEnd, plain, visibleLength, type Paint } from './paint.ts';
 
 export interface RenderOptions {
@@ -160,78 +162,6 @@ export function renderTraces(traces: readonly TraceTree[], options: RenderOption
     ...(traces.length > 1 ? [p.dim(`trace ${i + 1} of ${traces.length} (${trace.traceId.slice(0, 8)}…)`)] : []),
     ...renderTrace(trace, options).lines,
   ]);
-}
-
-function formatExpectedAttributes(attributes: Record<string, ExpectedValue>): string {
-  return Object.entries(attributes)
-    .map(([key, value]) => `${key}=${describeExpected(value)}`)
-    .join(' ');
-}
-
-/**
- * An expected shape as plain data, ready to draw: names and expectations already put in words,
- * so it can travel from a check to the CLI (a shape holds patterns and predicates; this does not).
- */
-export interface ShapeView {
-  name: string;
-  /** `SERVER`, `ERROR "message"`: what the shape requires of the span itself. */
-  facts: string[];
-  details: ShapeDetail[];
-  children: ShapeView[];
-  /** The first difference is here. */
-  marked: boolean;
-}
-
-export interface ShapeDetail {
-  kind: 'scope' | 'attributes' | 'event' | 'link' | 'note';
-  text: string;
-  /** An event's expected attributes, drawn after its name. */
-  extra?: string;
-}
-
-function linkLine(link: LinkShape): string {
-  const target = link.to ? ` to span ${link.to.spanId}` : '';
-  const attributes = link.attributes ? ` ${formatExpectedAttributes(link.attributes)}` : '';
-  return `↗ link${target}${attributes}`;
-}
-
-function shapeDetails(s: SpanShape): ShapeDetail[] {
-  const details: ShapeDetail[] = [];
-  if (s.scope !== undefined) details.push({ kind: 'scope', text: `tracer "${s.scope}"` });
-  if (s.attributes && Object.keys(s.attributes).length > 0) details.push({ kind: 'attributes', text: formatExpectedAttributes(s.attributes) });
-  for (const event of s.events ?? []) {
-    const name = typeof event.name === 'string' ? event.name : String(event.name);
-    details.push({ kind: 'event', text: name, ...(event.attributes ? { extra: formatExpectedAttributes(event.attributes) } : {}) });
-  }
-  for (const link of s.links ?? []) details.push({ kind: 'link', text: linkLine(link) });
-  if (s.linkCount !== undefined) details.push({ kind: 'link', text: `↗ exactly ${s.linkCount} link(s)` });
-  const children = s.children?.length ?? 0;
-  const notes = [
-    s.ordered && children > 1 ? 'children in this order' : '',
-    s.exact ? (children === 0 ? 'no children' : 'no other children') : '',
-  ].filter(Boolean);
-  if (notes.length > 0) details.push({ kind: 'note', text: `(${notes.join(', ')})` });
-  return details;
-}
-
-/** The drawable form of a shape; `mark` is the shape (by identity) where the first difference is. */
-export function toShapeView(shape: SpanShape, mark?: SpanShape): ShapeView {
-  const message = shape.status && shape.statusMessage !== undefined ? ` ${describeName(shape.statusMessage)}` : '';
-  const facts = [shape.kind?.toUpperCase(), shape.status ? `${shape.status.toUpperCase()}${message}` : undefined].filter(
-    (f): f is string => f !== undefined,
-  );
-  return {
-    name: typeof shape.name === 'string' ? shape.name : describeName(shape.name),
-    facts,
-    details: shapeDetails(shape),
-    children: (shape.children ?? []).map((child) => toShapeView(child, mark)),
-    marked: shape === mark,
-  };
-}
-
-/** Whether a shape, or any shape under it, names a tracer. */
-export function shapeNamesScope(shape: SpanShape): boolean {
-  return shape.scope !== undefined || (shape.children ?? []).some(shapeNamesScope);
 }
 
 function detailLine(detail: ShapeDetail, prefix: string, p: Paint): string {

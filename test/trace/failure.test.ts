@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { span, traceWithId } from './build.ts';
 import { assertTrace, failureView, TraceMismatchError } from '../../src/trace/failure.ts';
-import { renderFailureView } from '../../src/trace/failure-view.ts';
+import { renderFailureView } from '../../src/trace/failure-render.ts';
 import { FAILED_CHECK } from '../../src/checks/contract.ts';
 import { matchTraces, type SpanShape } from '../../src/trace/match.ts';
 import { anyNumber } from '../../src/trace/expect-values.ts';
@@ -27,6 +27,11 @@ function contextLost(): TraceTree[] {
     ),
     traceWithId('0af7651916cd43dd8448eb211c80319c', span('charge card', { kind: 'client', start: 0, end: 40, attributes: { 'app.amount': 42 } })),
   ];
+}
+
+/** The failure as the CLI draws it, at its reading width. */
+function drawn(error: TraceMismatchError): string {
+  return error.details ? renderFailureView(error.details, { width: 120 }).join('\n') : error.message;
 }
 
 function thrown(run: () => unknown): TraceMismatchError {
@@ -55,7 +60,7 @@ describe('assertTrace', () => {
 
   it('explains a lost context: the first difference, both trees side by side, and the named mistake', () => {
     const error = thrown(() => assertTrace(contextLost(), CHECKOUT, 'the payment joins the checkout trace'));
-    expect(error.message).toBe(
+    expect(drawn(error)).toBe(
       [
         'the payment joins the checkout trace: child span "charge card" is missing under "POST /checkout" (children: "reserve stock")',
         '  at POST /checkout › charge card',
@@ -92,7 +97,7 @@ describe('assertTrace', () => {
     );
     const shape: SpanShape = { ...CHECKOUT, children: [{ name: 'reserve stock', attributes: { 'app.items': anyNumber() } }] };
     const error = thrown(() => assertTrace([tree], shape, 'stock reservation'));
-    expect(error.message).toBe(
+    expect(drawn(error)).toBe(
       [
         'stock reservation: attribute app.items is missing (expected a number)',
         '  at POST /checkout › reserve stock',
@@ -114,7 +119,7 @@ describe('assertTrace', () => {
 
   it('says when no spans were recorded', () => {
     const error = thrown(() => assertTrace([], CHECKOUT, 'one span per request'));
-    expect(error.message).toBe(
+    expect(drawn(error)).toBe(
       [
         'one span per request: no spans were recorded (expected a root span "POST /checkout")',
         '  at POST /checkout',
@@ -135,6 +140,9 @@ describe('assertTrace', () => {
     expect(error[FAILED_CHECK]).toBe(true);
     expect(error.mismatch.message).toBe('child span "charge card" is missing under "POST /checkout" (children: "reserve stock")');
     expect(error.details).toMatchObject({ kind: 'trace', concept: 'checkout', path: ['POST /checkout', 'charge card'] });
+    expect(error.message, 'the message itself is the sentence; the CLI draws the pictures').toBe(
+      'checkout: child span "charge card" is missing under "POST /checkout" (children: "reserve stock")\n  at POST /checkout › charge card',
+    );
     expect(error.details?.actual?.roots[0]?.name).toBe('POST /checkout');
   });
 
@@ -144,13 +152,13 @@ describe('assertTrace', () => {
     );
     const error = thrown(() => assertTrace(calls, { name: 'breaker call', attributes: { 'app.state': 'half_open' } }, 'the trial call'));
     expect(error.details?.actual).toBeUndefined();
-    expect(error.message.split('\n').slice(0, 4)).toEqual([
+    expect(drawn(error).split('\n').slice(0, 4)).toEqual([
       'the trial call: none of the 3 root spans "breaker call" is the one expected; they differ like this:',
       '  ×2 attribute app.state is "closed", expected "half_open"',
       '  ×1 attribute app.state is "open", expected "half_open"',
       '  at breaker call',
     ]);
-    expect(error.message).toContain('(none of your traces has this role: nothing to draw beside it)');
+    expect(drawn(error)).toContain('(none of your traces has this role: nothing to draw beside it)');
   });
 
   it('tells spans of the same name apart by kind in the path', () => {
