@@ -41,7 +41,10 @@ function keyOf(options: PoolOptions): string {
  * keeps allocating reaches this in a second and ends its own thread (ERR_WORKER_OUT_OF_MEMORY)
  * instead of taking the machine's memory.
  */
-export const CHECK_HEAP_LIMIT_MB = 1024;
+export const CHECK_HEAP_LIMIT_MB = 512;
+
+/** What the grader writes when a checker thread reached its heap limit (the CLI's Grader looks for it). */
+export const OUT_OF_MEMORY_MARK = 'ERR_WORKER_OUT_OF_MEMORY: a checker thread reached its heap limit (JavaScript heap out of memory)';
 
 function spawn(options: PoolOptions): Worker {
   const thread = new Worker(ENTRY, {
@@ -55,6 +58,10 @@ function spawn(options: PoolOptions): Worker {
   // Output reaches the runner through vitest's own console capture; what is written to the raw streams is drained.
   thread.stdout.resume();
   thread.stderr.resume();
+  // Vitest takes a thread that dies as a crash of the whole grader; the CLI reads the reason from its stderr.
+  thread.on('error', (error: Error & { code?: string }) => {
+    if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') process.stderr.write(`${OUT_OF_MEMORY_MARK}\n`);
+  });
   return thread;
 }
 
