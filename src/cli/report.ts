@@ -2,7 +2,7 @@ import type { Catalog, Exercise } from '../catalog/index.ts';
 import { stripVTControlCharacters } from 'node:util';
 import type { CapturedOutput, ExerciseResult, ExerciseStatus, TestResult } from '../runner/results.ts';
 import { renderTraces } from '../trace/render.ts';
-import { renderFailureSummary, renderFailureView } from '../trace/failure-view.ts';
+import { renderFailureSummary, renderFailureView } from '../trace/failure-render.ts';
 import { padEnd, plain, type Paint } from '../trace/paint.ts';
 import { clipLine, indent, wrapText } from './layout.ts';
 
@@ -190,6 +190,9 @@ function outputText(output: CapturedOutput | undefined): string | undefined {
 
 const strip = (text: string): string => stripVTControlCharacters(text);
 
+/** The width failure pictures are laid out at in --json: side by side when they fit, for any reader. */
+const JSON_WIDTH = 120;
+
 export function toJson(results: readonly ExerciseResult[]): JsonReport {
   return {
     version: 1,
@@ -203,7 +206,7 @@ export function toJson(results: readonly ExerciseResult[]): JsonReport {
       tests: r.tests.map((t) => ({
         name: t.name,
         status: t.status,
-        ...(t.message ? { message: strip(t.message) } : {}),
+        ...(t.failure ? { message: renderFailureView(t.failure, { width: JSON_WIDTH }).join('\n') } : t.message ? { message: strip(t.message) } : {}),
         ...(outputText(t.output) ? { output: outputText(t.output) } : {}),
       })),
     })),

@@ -32,6 +32,11 @@ export function guardExports(code: string, folder: string): string | undefined {
     `import * as __tracecraft_target_${i} from ${JSON.stringify(imp.specifier)};`,
     `__tracecraft_requireExports(__tracecraft_target_${i}, ${JSON.stringify(imp.names)}, ${JSON.stringify(`${folder}/${imp.specifier.slice('#target/'.length)}`)});`,
   ]);
-  // Imports are hoisted, so these statements run before the checker's own top-level code.
+  // Imports are hoisted, so these statements run before the checker's own top-level code. The order
+  // is load order, and it is meant: #checks first (it registers the global meter provider before the
+  // learner's module gets its meter), then the code under test, then the checker's own imports. So a
+  // learner who enables an instrumentation before their own `import pg` gets their spans even when
+  // the checker imports pg too; checks that must enable something first load the code under test
+  // later, with importTarget.
   return [`import { requireExports as __tracecraft_requireExports } from '#checks';`, ...lines, code].join('\n');
 }

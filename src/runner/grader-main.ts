@@ -40,9 +40,23 @@ async function main(): Promise<void> {
       }
     }).catch((error: unknown) => send({ type: 'fatal', message: error instanceof Error ? error.stack ?? error.message : String(error) }));
   });
-  // When the CLI goes away, so does its grader.
-  process.on('disconnect', () => process.exit(0));
+  // When the CLI goes away, so does its grader, with every process under it: vitest's workers and the
+  // services checks started are in this process's group (the CLI started it as a group leader).
+  process.on('disconnect', () => {
+    killOwnGroup();
+    process.exit(0);
+  });
   send({ type: 'ready' });
+}
+
+/** Ends this process's group, this process included; nothing when it leads no group (started without `detached`). */
+function killOwnGroup(): void {
+  if (process.platform === 'win32') return;
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    // Not a group leader: there is no group of ours to end.
+  }
 }
 
 main().catch((error: unknown) => {

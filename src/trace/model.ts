@@ -45,6 +45,12 @@ export interface SpanNode {
    * so spans started in the same millisecond are ordered by this instead.
    */
   seq?: number | undefined;
+  /**
+   * The resource of the process that recorded the span (`service.name`, …), for spans received over
+   * OTLP from other processes. Undefined for spans recorded in the checker's own process: they all
+   * share the harness's resource.
+   */
+  resource?: Attributes | undefined;
   children: SpanNode[];
 }
 

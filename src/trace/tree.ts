@@ -24,9 +24,16 @@ function startOf(item: RawSpan): number {
 
 function buildOne(traceId: string, items: RawSpan[]): TraceTree {
   const startEpochMs = Math.min(...items.map(startOf));
-  const nodes = items
-    .map((item) => toNode(item, startEpochMs))
-    .sort(byStart);
+  return assembleTrace(traceId, items.map((item) => toNode(item, startEpochMs)), startEpochMs);
+}
+
+/**
+ * One trace from its spans as nodes (times relative to `startEpochMs`, children empty): each span
+ * under its parent, children in start order. Spans recorded here and spans received over OTLP
+ * (src/trace/otlp-receiver.ts) are assembled the same way.
+ */
+export function assembleTrace(traceId: string, spans: readonly SpanNode[], startEpochMs: number): TraceTree {
+  const nodes = [...spans].sort(byStart);
   const byId = new Map(nodes.map((n) => [n.spanId, n]));
   const roots: SpanNode[] = [];
   for (const node of nodes) {
