@@ -1,0 +1,56 @@
+import { trace } from '@opentelemetry/api';
+
+const tracer = trace.getTracer('tracecraft.shop');
+
+export interface CartLine {
+  sku: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+/** Reserves stock in another service. The one you are given is already instrumented. */
+export interface Inventory {
+  /** Resolves to a reservation id; rejects when the item is out of stock. */
+  reserve(sku: string, quantity: number): Promise<string>;
+}
+
+export interface Receipt {
+  totalCents: number;
+  /** One reservation id per cart line, in cart order. */
+  reservations: string[];
+}
+
+/** Prices the cart, then reserves every line, one after the other. */
+export function checkout(lines: readonly CartLine[], inventory: Inventory): Promise<Receipt> {
+  // A synchronous callback: finally ends "checkout" as soon as the promise exists, long before reserve-stock is done.
+  return tracer.startActiveSpan('checkout', (span) => {
+    try {
+      const totalCents = priceCart(lines);
+      return reserveStock(lines, inventory).then((reservations) => ({ totalCents, reservations }));
+    } finally {
+      span.end();
+    }
+  });
+}
+
+function priceCart(lines: readonly CartLine[]): number {
+  return tracer.startActiveSpan('price-cart', (span) => {
+    try {
+      return lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
+    } finally {
+      span.end();
+    }
+  });
+}
+
+function reserveStock(lines: readonly CartLine[], inventory: Inventory): Promise<string[]> {
+  return tracer.startActiveSpan('reserve-stock', async (span) => {
+    try {
+      const reservations: string[] = [];
+      for (const line of lines) reservations.push(await inventory.reserve(line.sku, line.quantity));
+      return reservations;
+    } finally {
+      span.end();
+    }
+  });
+}
