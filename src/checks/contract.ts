@@ -61,3 +61,11 @@ export class CheckFailure extends Error implements MarkedError {
 export function isMarkedFailure(error: unknown): error is MarkedError {
   return typeof error === 'object' && error !== null && (error as Record<string, unknown>)[FAILED_CHECK] === true;
 }
+
+/**
+ * The checker itself is wrong (an exercise author's mistake, such as instrumentation loaded too
+ * late), not the learner's code: the runner says so instead of blaming the learner.
+ */
+export class AuthorError extends Error {
+  override readonly name = 'AuthorError';
+}

@@ -19,7 +19,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { afterAll } from 'vitest';
 import { requireExports } from './tracing.ts';
-import { ENV } from './contract.ts';
+import { AuthorError, ENV } from './contract.ts';
 
 export interface InstrumentationOptions {
   /** More modules to require once the instrumentations are enabled (the ones they hook are required anyway). */
@@ -78,7 +78,7 @@ export function useInstrumentations<T extends Instrumentation>(instrumentations:
       const dir = packageDir(require, d.name);
       return dir !== undefined && loadedFiles(require, dir) && !mainModuleHooked(definitions, d.name);
     });
-    if (lost.length > 0) throw new Error(INSTRUMENTATION_AUTHORING.loadedTooEarly(lost.map((d) => d.name), instrumentation.instrumentationName));
+    if (lost.length > 0) throw new AuthorError(INSTRUMENTATION_AUTHORING.loadedTooEarly(lost.map((d) => d.name), instrumentation.instrumentationName));
     instrumentation.setTracerProvider(trace.getTracerProvider());
     instrumentation.setMeterProvider(metrics.getMeterProvider());
     instrumentation.enable();
@@ -124,7 +124,7 @@ function preload(require: NodeJS.Require, name: string): void {
  *     '#target/05-infrastructure/02-cache-redis/cache.ts', ['createCache']);
  */
 export async function importTarget<M extends object>(specifier: string, names: readonly (keyof M & string)[]): Promise<M> {
-  if (!specifier.startsWith('#target/')) throw new Error(INSTRUMENTATION_AUTHORING.notTarget(specifier));
+  if (!specifier.startsWith('#target/')) throw new AuthorError(INSTRUMENTATION_AUTHORING.notTarget(specifier));
   const module = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
   const targetDir = process.env[ENV.targetDir];
   const folder = targetDir ? path.relative(process.cwd(), targetDir) || 'exercises' : 'exercises';

@@ -18,6 +18,7 @@ const DUPLICATES: Record<string, { what: string; instead: string }> = {
   trace: { what: 'tracer provider', instead: 'use trace.getTracer(name)' },
   context: { what: 'context manager', instead: 'use context.with / context.bind' },
   propagation: { what: 'propagator', instead: 'use propagation.inject / propagation.extract' },
+  metrics: { what: 'meter provider', instead: 'use metrics.getMeter(name)' },
 };
 
 /** What the learner reads when their code registered its own globals next to the workbook's. */

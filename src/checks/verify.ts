@@ -35,15 +35,25 @@ const VALUE_WIDTH = 120;
 /** Sequences up to this many items are shown whole. */
 const SHORT_SEQUENCE = 8;
 
-/** A value as a learner reads it: strings quoted, arrays and objects on one line. */
+/** A value as a learner reads it: strings quoted, arrays and objects on one line, long ones cut with an ellipsis. */
 export function show(value: unknown): string {
+  const text = shown(value, 0);
+  return text.length > VALUE_WIDTH ? `${text.slice(0, VALUE_WIDTH - 1)}…` : text;
+}
+
+function shown(value: unknown, depth: number): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
   if (value instanceof Error) return `${value.name}: ${value.message}`;
-  const text = inspect(value, { depth: 4, breakLength: Infinity, maxArrayLength: 50, maxStringLength: 200, compact: true });
-  return text.length > VALUE_WIDTH ? `${text.slice(0, VALUE_WIDTH - 1)}…` : text;
+  if (depth > 3) return Array.isArray(value) ? '[…]' : '{…}';
+  if (Array.isArray(value)) return `[${value.map((item) => shown(item, depth + 1)).join(', ')}]`;
+  if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
+    const entries = Object.entries(value as Record<string, unknown>).map(([key, v]) => `${/^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(key)}: ${shown(v, depth + 1)}`);
+    return entries.length === 0 ? '{}' : `{ ${entries.join(', ')} }`;
+  }
+  return inspect(value, { depth: 2, breakLength: Infinity, compact: true });
 }
 
 /** `noun` in the plural for `count` ("1 attempt", "2 attempts"); `child|children` gives both forms. */

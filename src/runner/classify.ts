@@ -14,6 +14,7 @@ export const VERDICTS = {
   processExit: (code: string) =>
     `your code called process.exit(${code}). Exercises must not end the process: return or throw instead.`,
   noTests: 'the checker ran no checks',
+  author: 'the checks themselves could not run (a mistake in the exercise, not in your code; please report it)',
   syntaxError: 'your code does not compile',
   importError: 'your code threw while it was being loaded',
   missingExport: 'a name the checker imports is not exported',
@@ -103,6 +104,7 @@ function describeModuleError(error: SerializedError & { frame?: string; loc?: { 
   const message = error.message ?? String(error);
   // A rejection the harness caught after the last check (its afterAll hook).
   if (error.name === 'UnhandledRejectionError') return message;
+  if (error.name === 'AuthorError') return `${VERDICTS.author}: ${message}`;
   if (error.name === 'MissingExportError' || /does not provide an export named/.test(message)) {
     return `${VERDICTS.missingExport}: ${message}`;
   }

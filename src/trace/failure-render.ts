@@ -9,6 +9,8 @@ export const FAILURE_TEXT = {
   actualTitle: 'your trace',
   noSpans: '(no spans were recorded)',
   noneClose: '(none of your traces has this role: nothing to draw beside it)',
+  noneNamed: (count: number) =>
+    `(${count === 1 ? 'one trace was' : `${count} traces were`} recorded, none with this root: ${count === 1 ? 'it is' : 'they are'} not drawn beside it)`,
   hint: (finding: string) => `hint: ${finding}`,
 } as const;
 
@@ -24,7 +26,7 @@ export function renderFailureView(view: FailureView, layout: FailureLayout = {})
   const expected = renderShapeView(view.expected, { paint: p, gutter: true }).lines;
   const actual = view.actual
     ? renderTrace(view.actual, { paint: p, mark: view.markSpanId, gutter: true, barWidth: 0, scope: view.showScope }).lines
-    : [p.dim(view.candidates.length > 0 ? FAILURE_TEXT.noneClose : FAILURE_TEXT.noSpans)];
+    : [p.dim(view.candidates.length > 0 ? FAILURE_TEXT.noneClose : view.recorded > 0 ? FAILURE_TEXT.noneNamed(view.recorded) : FAILURE_TEXT.noSpans)];
   return [
     failureHeadline(view),
     ...view.candidates.map((line) => `  ${line}`),

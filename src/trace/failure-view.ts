@@ -32,6 +32,8 @@ export interface FailureView {
   findings: string[];
   /** The shape names a tracer: show the learner's spans' tracer names too. */
   showScope: boolean;
+  /** How many traces the check recorded (none drawn does not mean none recorded). */
+  recorded: number;
 }
 
 /** The sentence that opens the failure: the concept and the first difference. */

@@ -43,6 +43,7 @@ export function failureView(concept: string, traces: readonly TraceTree[], shape
     candidates: result.candidates ?? [],
     findings: diagnose(traces, mismatch),
     showScope: shapeNamesScope(shape),
+    recorded: traces.length,
   };
 }
 

@@ -27,6 +27,8 @@ export interface SpanShape {
   scope?: string;
   /** A subset: other attributes may be present. Use `absent()` to require a key to be missing. */
   attributes?: Record<string, ExpectedValue>;
+  /** A subset of the resource of the process that made the span (`service.name`), for spans received over OTLP. */
+  resource?: Record<string, ExpectedValue>;
   /** Must appear in this order; other events may come between them. */
   events?: EventShape[];
   /** Each expected link must match a different actual link; extra links are allowed. */
@@ -69,6 +71,7 @@ export const MATCH_MESSAGES = {
   status: (actual: StatusName, expected: StatusName) => `status is ${actual.toUpperCase()}, expected ${expected.toUpperCase()}`,
   statusMessage: (actual: string, expected: string | RegExp) => `status message is "${actual}", expected ${describeName(expected)}`,
   attributeMissing: (key: string, expected: ExpectedValue) => `attribute ${key} is missing (expected ${describeExpected(expected)})`,
+  resource: (difference: string) => `resource (the process that made it): ${difference}`,
   attribute: (key: string, actual: Attributes[string], expected: ExpectedValue) =>
     `attribute ${key} is ${formatValue(actual)}, expected ${describeExpected(expected)}`,
   eventMissing: (expected: string | RegExp, names: string) => `event ${describeName(expected)} is missing (events in order: ${names})`,
@@ -164,6 +167,8 @@ function ownDifference(span: SpanNode, shape: SpanShape): { message: string; mis
   if (shape.status && shape.status !== span.status) return text(say.status(span.status, shape.status));
   if (shape.status && shape.statusMessage !== undefined && !nameMatches(shape.statusMessage, span.statusMessage ?? ''))
     return text(say.statusMessage(span.statusMessage ?? '', shape.statusMessage));
+  const resource = shape.resource && attributeDifference(shape.resource, span.resource ?? {});
+  if (resource) return text(say.resource(resource.message));
   const attributes = shape.attributes && attributeDifference(shape.attributes, span.attributes);
   if (attributes) return attributes;
   const events = shape.events && eventsDiffer(shape.events, span.events);

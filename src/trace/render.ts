@@ -92,7 +92,13 @@ export function timeBar(span: Pick<SpanNode, 'start' | 'end'>, total: number, wi
   return '│' + ' '.repeat(from) + fill.repeat(to - from) + ' '.repeat(width - to) + '│';
 }
 
-function spanLabel(span: SpanNode, orphan: boolean, p: Paint): string {
+/** The service that made a span, when a trace crosses processes: spans received over OTLP carry their resource. */
+function serviceOf(span: SpanNode): string | undefined {
+  const name = span.resource?.['service.name'];
+  return typeof name === 'string' ? name : undefined;
+}
+
+function spanLabel(span: SpanNode, orphan: boolean, p: Paint, showService = false): string {
   const kind = span.kind === 'internal' ? p.dim('INTERNAL') : p.cyan(span.kind.toUpperCase());
   const status =
     span.status === 'error'
@@ -102,7 +108,8 @@ function spanLabel(span: SpanNode, orphan: boolean, p: Paint): string {
         : '';
   const open = span.ended ? '' : p.yellow(` ${NEVER_ENDED}`);
   const parent = orphan ? p.dim(` ${PARENT_NOT_RECORDED}`) : '';
-  return `${p.bold(span.name)}  ${kind}${status}${open}${parent}`;
+  const service = showService && serviceOf(span) !== undefined ? p.dim(` [${serviceOf(span)}]`) : '';
+  return `${p.bold(span.name)}  ${kind}${status}${open}${parent}${service}`;
 }
 
 function spanDetails(span: SpanNode, detail: string, p: Paint, scope: boolean): string[] {
@@ -133,9 +140,11 @@ export function renderTrace(trace: TraceTree, options: RenderOptions = {}): Rend
   const marking = options.gutter ?? options.mark !== undefined;
   const roots = new Set(trace.roots);
   const heads = new Map<SpanNode, string>();
+  // Spans of several processes in one trace: each says which service made it.
+  const showService = new Set(trace.spans.map(serviceOf).filter((s) => s !== undefined)).size > 1;
   const drawn = tree(trace.roots, (s) => s.children, (span, prefix, detail) => {
     const orphan = roots.has(span) && span.parentSpanId !== undefined;
-    const head = `${gutter(marking, options.mark === span.spanId, p)}${prefix}${spanLabel(span, orphan, p)}`;
+    const head = `${gutter(marking, options.mark === span.spanId, p)}${prefix}${spanLabel(span, orphan, p, showService)}`;
     heads.set(span, head);
     const below = details ? spanDetails(span, detail, p, options.scope ?? false).map((line) => gutter(marking, false, p) + line) : [];
     return [head, ...below];

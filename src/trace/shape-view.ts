@@ -38,6 +38,7 @@ function linkLine(link: LinkShape): string {
 function shapeDetails(s: SpanShape): ShapeDetail[] {
   const details: ShapeDetail[] = [];
   if (s.scope !== undefined) details.push({ kind: 'scope', text: `tracer "${s.scope}"` });
+  if (s.resource && Object.keys(s.resource).length > 0) details.push({ kind: 'scope', text: `resource ${formatExpectedAttributes(s.resource)}` });
   if (s.attributes && Object.keys(s.attributes).length > 0) details.push({ kind: 'attributes', text: formatExpectedAttributes(s.attributes) });
   for (const event of s.events ?? []) {
     const name = typeof event.name === 'string' ? event.name : String(event.name);

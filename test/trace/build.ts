@@ -20,6 +20,8 @@ export interface SpanOptions {
   /** For a root whose parent was not recorded (a remote parent). */
   parent?: string;
   attributes?: Attributes;
+  /** The resource of the process that made the span (spans received over OTLP). */
+  resource?: Attributes;
   events?: { name: string; at?: number; attributes?: Attributes }[];
   links?: { traceId: string; spanId: string; attributes?: Attributes }[];
   /** Milliseconds from the start of the trace. Default 0. */
@@ -63,6 +65,7 @@ export function span(name: string, options: SpanOptions = {}, ...children: SpanN
     spanId,
     parentSpanId: options.parent,
     attributes: options.attributes ?? {},
+    ...(options.resource ? { resource: options.resource } : {}),
     events,
     links,
     start,

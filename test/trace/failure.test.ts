@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { span, traceWithId } from './build.ts';
+import { span, trace, traceWithId } from './build.ts';
 import { assertTrace, failureView, TraceMismatchError } from '../../src/trace/failure.ts';
 import { renderFailureView } from '../../src/trace/failure-render.ts';
 import { FAILED_CHECK } from '../../src/checks/contract.ts';
@@ -170,7 +170,40 @@ describe('assertTrace', () => {
   });
 });
 
+describe('spans of several processes', () => {
+  const hop = (): TraceTree[] => [
+    traceWithId(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+      span(
+        'GET /orders',
+        { kind: 'server', resource: { 'service.name': 'sidecar' } },
+        span('GET /orders', { kind: 'server', start: 1, resource: { 'service.name': 'orders-app' } }),
+      ),
+    ),
+  ];
+
+  it('match the resource of the process that made them', () => {
+    const shape: SpanShape = { name: 'GET /orders', resource: { 'service.name': 'sidecar' }, children: [{ name: 'GET /orders', resource: { 'service.name': 'orders' } }] };
+    const error = thrown(() => assertTrace(hop(), shape, 'each process names itself'));
+    expect(error.mismatch.message).toBe('resource (the process that made it): attribute service.name is "orders-app", expected "orders"');
+  });
+
+  it('are drawn with the service that made each span', () => {
+    const shape: SpanShape = { name: 'GET /orders', children: [{ name: 'GET /orders', kind: 'client' }] };
+    const text = drawn(thrown(() => assertTrace(hop(), shape, 'the hop')));
+    expect(text).toContain('GET /orders  SERVER [sidecar]');
+    expect(text).toContain('GET /orders  SERVER [orders-app]');
+  });
+});
+
 describe('renderFailureView', () => {
+  it('says traces were recorded when none has the root expected, instead of "no spans"', () => {
+    const traces = [trace(span('GET /health')), trace(span('checkout'))];
+    const text = drawn(thrown(() => assertTrace(traces, CHECKOUT, 'one request')));
+    expect(text).toContain('(2 traces were recorded, none with this root: they are not drawn beside it)');
+    expect(text).not.toContain('no spans were recorded)');
+  });
+
   function viewOf(traces: TraceTree[], shape: SpanShape, concept: string) {
     const result = matchTraces(traces, shape);
     if (result.ok) throw new Error('expected a mismatch');
