@@ -50,6 +50,8 @@ export interface ViewContext {
   colour: boolean;
   input?: NodeJS.ReadStream;
   output?: NodeJS.WriteStream;
+  /** Told of every graded run (the workshop export, the trace viewer); a listener that throws is reported, not fatal. */
+  onGraded?: readonly ((exercise: Exercise, result: ExerciseResult) => unknown)[];
 }
 
 function reasonOf(error: unknown): string {
@@ -245,6 +247,7 @@ export class WatchSession {
     this.allTraces = false;
     progress.record(this.exercise.id, result.status);
     this.showResult(firstPass);
+    for (const listener of this.ctx.onGraded ?? []) void this.attempt('pass the result on', () => listener(this.exercise, result));
     await this.attempt('save your progress', () => progress.save());
   }
 
