@@ -1,213 +1,164 @@
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { SpanKind } from '@opentelemetry/api';
-import { expectAllEnded, expectTrace, random, spansNamed, useTracing, type SpanShape } from '#checks';
-import { FakeShop, type ShopOperation } from '#kit';
-import { runSaga, type SagaResult, type SagaStep } from '#target/03-architecture/05-saga-orchestration/saga.ts';
-import { orderSteps, type Order } from '#target/03-architecture/05-saga-orchestration/place-order.ts';
+import { expectAllEnded, expectTrace, random, spansNamed, useTracing, verify } from '#checks';
+import { runSaga } from '#target/03-architecture/05-saga-orchestration/saga.ts';
+import { orderSteps } from '#target/03-architecture/05-saga-orchestration/place-order.ts';
+import {
+  DOES,
+  FAILED_UNDOS,
+  STEPS,
+  UNDOES,
+  compensateAllAgain,
+  compensateShape,
+  describeScenario,
+  edgeSagas,
+  firstFailure,
+  placeOrder,
+  plan,
+  runToEnd,
+  scriptedSaga,
+  stepShape,
+  story,
+  type ScriptedSaga,
+  type StepName,
+} from './05-saga-orchestration.rig.ts';
+import { verifySequence } from './sequences.ts';
 
 const otel = useTracing();
+const target = { runSaga, orderSteps };
 
 // ---------------------------------------------------------------------------------------------
-// The place-order saga over the fake shop
+// Behaviour: the place-order saga
 // ---------------------------------------------------------------------------------------------
-
-const STEPS = ['reserve-inventory', 'charge-payment', 'ship-order'] as const;
-type StepName = (typeof STEPS)[number];
-
-/** The shop operation each step calls, and the one its compensation calls. */
-const DOES: Record<StepName, ShopOperation> = { 'reserve-inventory': 'reserve', 'charge-payment': 'charge', 'ship-order': 'ship' };
-const UNDOES: Partial<Record<StepName, ShopOperation>> = { 'reserve-inventory': 'release', 'charge-payment': 'refund' };
-const BACKEND_SPAN: Record<ShopOperation, string> = {
-  reserve: 'inventory/reserve',
-  release: 'inventory/release',
-  charge: 'payments/charge',
-  refund: 'payments/refund',
-  ship: 'shipping/ship',
-};
-
-function randomOrder(): Order {
-  return {
-    id: random.id('order-'),
-    sku: random.id('sku-'),
-    quantity: random.int(1, 9),
-    amountCents: random.int(100, 99_999),
-    address: `${random.int(1, 999)} ${random.word(7)} street`,
-  };
-}
-
-interface Placed {
-  order: Order;
-  shop: FakeShop;
-  steps: SagaStep[];
-  result: SagaResult;
-}
-
-interface Scenario {
-  /** The step whose shop call fails; none: the saga completes. */
-  failAt?: StepName;
-  /** Compensations whose shop call fails once. */
-  failUndo?: StepName[];
-}
-
-/** Places a random order with the steps of orderSteps, run by runSaga('place-order', …). */
-async function placeOrder({ failAt, failUndo = [] }: Scenario = {}): Promise<Placed> {
-  const order = randomOrder();
-  const shop = new FakeShop();
-  if (failAt) shop.fail(DOES[failAt], { orderId: order.id });
-  for (const step of failUndo) {
-    const undo = UNDOES[step];
-    if (undo) shop.fail(undo, { orderId: order.id, times: 1 });
-  }
-  const steps = orderSteps(order, shop);
-  expect(steps.map((s) => s.name), 'orderSteps returns the three steps, in order').toEqual([...STEPS]);
-  const result = await runSaga('place-order', steps);
-  return { order, shop, steps, result };
-}
-
-/** The steps that completed before `failAt` failed, and the compensations due, last step first. */
-function plan(failAt: StepName): { completed: StepName[]; compensations: StepName[] } {
-  const completed = STEPS.slice(0, STEPS.indexOf(failAt));
-  return { completed, compensations: [...completed].reverse().filter((s) => UNDOES[s] !== undefined) };
-}
-
-/** The shop's journal in words: "reserve", "charge failed", … */
-function story(shop: FakeShop): string[] {
-  return shop.journal.map((e) => (e.ok ? e.operation : `${e.operation} failed`));
-}
-
-
-/** What an operator does after a rollback: every compensation again, last step first. Idempotency makes it safe. */
-async function compensateAllAgain(steps: readonly SagaStep[]): Promise<void> {
-  for (const step of [...steps].reverse()) {
-    if (step.compensate) {
-      await expect(step.compensate(), `compensate() of "${step.name}", run again, must resolve`).resolves.toBeUndefined();
-    }
-  }
-}
-
-const randomFailingStep = (): StepName => random.pick(STEPS);
-const failureOf = (shop: FakeShop): unknown => shop.journal.find((e) => !e.ok)?.error;
 
 it('places the order when every step succeeds: reserved, charged, shipped, nothing undone', async () => {
-  const { order, shop, result } = await placeOrder();
-  expect(result.outcome, 'every step succeeded: the outcome is "completed"').toBe('completed');
-  expect(result.failedStep, 'no step failed').toBeUndefined();
-  expect(result.pendingCompensations, 'nothing is left to compensate').toEqual([]);
-  expect(story(shop), 'the steps run in order, each once: reserve, charge, ship').toEqual(['reserve', 'charge', 'ship']);
-  expect(shop.journal[0], 'reserve-inventory holds the order\'s sku and quantity').toMatchObject({ orderId: order.id, sku: order.sku, quantity: order.quantity });
-  expect(shop.journal[1], 'charge-payment charges the order\'s amount').toMatchObject({ orderId: order.id, amountCents: order.amountCents });
-  expect(shop.journal[2], 'ship-order ships to the order\'s address').toMatchObject({ orderId: order.id, address: order.address });
+  const { order, shop, result } = await placeOrder(target);
+  verify({ outcome: result.outcome, failedStep: result.failedStep, error: result.error }, 'the SagaResult when every step succeeded').equals({
+    outcome: 'completed',
+    failedStep: undefined,
+    error: undefined,
+  });
+  verifySequence(result.pendingCompensations ?? [], [], 'pendingCompensations when every step succeeded');
+  verifySequence(story(shop), ['reserve', 'charge', 'ship'], 'the shop\'s calls, in order (each step once)');
+  const [reserved, charged, shipped] = shop.journal;
+  verify({ sku: reserved?.sku, quantity: reserved?.quantity }, 'what reserve-inventory held').equals({ sku: order.sku, quantity: order.quantity });
+  verify(charged?.amountCents, 'the amount charge-payment charged').is(order.amountCents);
+  verify(shipped?.address, 'the address ship-order shipped to').is(order.address);
+  verify([reserved, charged, shipped].map((e) => e?.orderId), 'the order each call was for').equals([order.id, order.id, order.id]);
 });
 
 it('when a step fails, compensates the completed steps in reverse order, and only those', async () => {
   for (const failAt of STEPS) {
-    const { order, shop, result } = await placeOrder({ failAt });
+    const { order, shop, result } = await placeOrder(target, { failAt });
     const { completed, compensations } = plan(failAt);
-    const expected = [...completed.map((s) => DOES[s]), `${DOES[failAt]} failed`, ...compensations.map((s) => UNDOES[s])];
-    expect(
+    verifySequence(
       story(shop),
-      `when ${failAt} fails, the steps after it never run, and the completed ones are undone last first ` +
-        `(${compensations.map((s) => `compensate ${s}`).join(', then ') || 'nothing to undo'})`,
-    ).toEqual(expected);
-    expect(result.outcome, `${failAt} failed and every compensation succeeded: the outcome is "compensated"`).toBe('compensated');
-    expect(result.failedStep, 'failedStep names the step that failed').toBe(failAt);
-    expect(result.error, 'error is what the failed step rejected with').toBe(failureOf(shop));
-    expect(result.pendingCompensations, 'nothing is left to compensate').toEqual([]);
-    expect(shop.held(order.id), 'the stock is back: nothing stays held for a failed order').toBe(0);
-    expect(shop.netCharged(order.id), 'the money is back: nothing stays charged for a failed order').toBe(0);
-  }
-});
-
-it('runSaga works for any steps: runs them in order and compensates the completed ones last first', async () => {
-  for (let round = 0; round < 5; round++) {
-    const saga = scriptedSaga({ compensationFailsAt: undefined });
-    const result = await runSaga(saga.name, saga.steps);
-    expect(saga.log, `with the steps ${saga.describe()}`).toEqual(saga.expectedLog());
-    expect(result.outcome, `with the steps ${saga.describe()}: the outcome`).toBe(saga.failAt === undefined ? 'completed' : 'compensated');
-    expect(result.failedStep, 'failedStep names the step that failed').toBe(saga.failAt === undefined ? undefined : saga.steps[saga.failAt]?.name);
-    expect(result.error, 'error is what the failed step rejected with').toBe(saga.error);
-    expect(result.pendingCompensations, 'nothing is left to compensate').toEqual([]);
+      [...completed.map((s) => DOES[s]), `${DOES[failAt]} failed`, ...compensations.map((s) => UNDOES[s])],
+      `the shop's calls, in order, when ${failAt} fails (the steps after it never run; the completed ones are undone last first)`,
+    );
+    verify({ outcome: result.outcome, failedStep: result.failedStep }, `the SagaResult when ${failAt} failed and every compensation succeeded`).equals({
+      outcome: 'compensated',
+      failedStep: failAt,
+    });
+    verifySequence(result.pendingCompensations ?? [], [], `pendingCompensations when ${failAt} failed and every compensation succeeded`);
+    verify(result.error, `the SagaResult's error when ${failAt} failed (what the step rejected with)`).is(firstFailure(shop));
+    verify(shop.held(order.id), `the stock still held for the order after ${failAt} failed`).is(0);
+    verify(shop.netCharged(order.id), `the money still kept from the order after ${failAt} failed`).is(0);
   }
 });
 
 it('a failing compensation stops the rollback there: the outcome is "compensation_failed" and what is left to undo is reported', async () => {
-  // The place-order saga: a refund or a release that fails.
-  const failAt = random.pick<StepName>(['charge-payment', 'ship-order']);
-  const { compensations } = plan(failAt);
-  const failing = random.pick(compensations);
-  const { order, shop, result } = await placeOrder({ failAt, failUndo: [failing] });
-  const pending = compensations.slice(compensations.indexOf(failing));
-  expect(result.outcome, `${failAt} failed, then compensate ${failing} failed: the outcome is "compensation_failed"`).toBe('compensation_failed');
-  expect(result.failedStep, 'failedStep still names the step that failed').toBe(failAt);
-  expect(result.error, 'error is still what the failed step rejected with').toBe(shop.journal.find((e) => !e.ok)?.error);
-  expect(result.pendingCompensations, 'pendingCompensations: the compensation that failed, then those not attempted, in the order to run them').toEqual(pending);
-  const attempted = compensations.slice(0, compensations.indexOf(failing) + 1).map((s) => UNDOES[s]);
-  expect(
-    shop.journal.filter((e) => e.operation === 'release' || e.operation === 'refund').map((e) => e.operation),
-    'the compensations after the failed one are not attempted',
-  ).toEqual(attempted);
-  expect(shop.done('ship', order.id), 'nothing runs forward after the failure').toHaveLength(0);
-
-  // Any steps.
-  for (let round = 0; round < 4; round++) {
-    const saga = scriptedSaga({ compensationFailsAt: 'random' });
-    const generic = await runSaga(saga.name, saga.steps);
-    expect(saga.log, `with the steps ${saga.describe()}`).toEqual(saga.expectedLog());
-    expect(generic.outcome, `with the steps ${saga.describe()}`).toBe('compensation_failed');
-    expect(generic.pendingCompensations, `with the steps ${saga.describe()}: pendingCompensations`).toEqual(saga.expectedPending());
+  for (const scenario of FAILED_UNDOS) {
+    const failAt = scenario.failAt as StepName;
+    const failing = scenario.failUndo as StepName;
+    const { compensations } = plan(failAt);
+    const { order, shop, result } = await placeOrder(target, scenario);
+    const what = describeScenario(scenario);
+    verify({ outcome: result.outcome, failedStep: result.failedStep }, `the SagaResult when ${what}`).equals({ outcome: 'compensation_failed', failedStep: failAt });
+    verify(result.error, `the SagaResult's error when ${what} (still what the failed step rejected with)`).is(firstFailure(shop));
+    verifySequence(
+      result.pendingCompensations ?? [],
+      compensations.slice(compensations.indexOf(failing)),
+      `pendingCompensations when ${what} (the one that failed, then those not attempted, in the order to run them)`,
+    );
+    verifySequence(
+      shop.journal.filter((e) => e.operation === 'release' || e.operation === 'refund').map((e) => e.operation),
+      compensations.slice(0, compensations.indexOf(failing) + 1).map((s) => UNDOES[s]),
+      `the compensations attempted when ${what} (none after the one that failed)`,
+    );
+    verify(shop.done('ship', order.id), `the shipments when ${what}`).hasCount(0, 'shipment');
   }
 });
 
 it('compensations are idempotent: run again after the rollback, they undo nothing twice', async () => {
-  const failAt = random.pick<StepName>(['charge-payment', 'ship-order']);
-  const { order, shop, steps, result } = await placeOrder({ failAt });
-  expect(result.outcome, `${failAt} failed: the saga compensates`).toBe('compensated');
-  for (let again = random.int(1, 3); again > 0; again--) await compensateAllAgain(steps);
-  expect(
-    shop.done('release', order.id),
-    'the inventory puts stock back on every release: compensate reserve-inventory must release the reservation once, however often it runs',
-  ).toHaveLength(1);
-  expect(shop.done('refund', order.id), 'the bank refunds on every call: compensate charge-payment must refund once, however often it runs').toHaveLength(
-    failAt === 'ship-order' ? 1 : 0,
-  );
-  expect(shop.held(order.id), 'stock held for the order').toBe(0);
-  expect(shop.netCharged(order.id), 'money kept from the order').toBe(0);
+  for (const failAt of ['charge-payment', 'ship-order'] as const) {
+    const { order, shop, steps, result } = await placeOrder(target, { failAt });
+    verify(result.outcome, `the outcome when ${failAt} failed`).is('compensated');
+    for (let again = random.int(1, 3); again > 0; again--) await compensateAllAgain(steps);
+    const what = `${failAt} failed, and the compensations ran again after the rollback`;
+    verify(shop.done('release', order.id), `the releases when ${what} (the inventory puts stock back on every release)`).hasCount(1, 'release');
+    verify(shop.done('refund', order.id), `the refunds when ${what} (the bank refunds on every call)`).hasCount(failAt === 'ship-order' ? 1 : 0, 'refund');
+    verify(shop.held(order.id), `the stock still held when ${what}`).is(0);
+    verify(shop.netCharged(order.id), `the money still kept when ${what}`).is(0);
+  }
 });
 
 it('the compensation of a step that never completed does nothing', async () => {
-  const failAt = random.pick<StepName>(['reserve-inventory', 'charge-payment']);
-  const { order, shop, steps } = await placeOrder({ failAt });
-  const before = story(shop);
-  await compensateAllAgain(steps);
-  expect(
-    story(shop),
-    `${failAt} failed, so it holds nothing to undo (and the steps after it never ran): their compensations must not call the shop`,
-  ).toEqual(before);
-  expect(shop.held(order.id), 'stock held for the order').toBe(0);
-  expect(shop.netCharged(order.id), 'money kept from the order').toBe(0);
+  for (const failAt of ['reserve-inventory', 'charge-payment'] as const) {
+    const { order, shop, steps } = await placeOrder(target, { failAt });
+    const before = story(shop);
+    await compensateAllAgain(steps);
+    verifySequence(story(shop), before, `the shop's calls when ${failAt} failed and every compensation ran again (a step that never completed has nothing to undo)`);
+    verify(shop.held(order.id), 'the stock still held for the order').is(0);
+    verify(shop.netCharged(order.id), 'the money still kept from the order').is(0);
+  }
 });
 
 it('after "compensation_failed", running the compensations again finishes the rollback without repeating what was done', async () => {
-  const cases: Scenario[] = [
-    { failAt: 'ship-order', failUndo: ['charge-payment'] },
-    { failAt: 'ship-order', failUndo: ['reserve-inventory'] },
-    { failAt: 'charge-payment', failUndo: ['reserve-inventory'] },
-  ];
-  for (const scenario of cases) {
-    const { order, shop, steps, result } = await placeOrder(scenario);
-    const what = `${scenario.failAt} failed, then compensate ${scenario.failUndo?.[0]} failed once`;
-    expect(result.outcome, `${what}: the outcome`).toBe('compensation_failed');
+  for (const scenario of FAILED_UNDOS) {
+    const { order, shop, steps, result } = await placeOrder(target, scenario);
+    const what = describeScenario(scenario);
+    verify(result.outcome, `the outcome when ${what}`).is('compensation_failed');
     await compensateAllAgain(steps);
-    expect(
-      shop.done('release', order.id),
-      `${what}; then every compensation ran again: one successful release in all (a compensation that failed must still be able to run; one that succeeded must not run twice)`,
-    ).toHaveLength(1);
-    expect(
-      shop.done('refund', order.id),
-      `${what}; then every compensation ran again: ${scenario.failAt === 'ship-order' ? 'one successful refund in all' : 'no refund: nothing was charged'}`,
-    ).toHaveLength(scenario.failAt === 'ship-order' ? 1 : 0);
-    expect(shop.held(order.id), `${what}; after the retry, stock held for the order`).toBe(0);
-    expect(shop.netCharged(order.id), `${what}; after the retry, money kept from the order`).toBe(0);
+    const retried = `${what}, then every compensation ran again`;
+    verify(shop.done('release', order.id), `the successful releases when ${retried} (a failed compensation can run again; a done one does not run twice)`).hasCount(1, 'release');
+    verify(shop.done('refund', order.id), `the successful refunds when ${retried}`).hasCount(scenario.failAt === 'ship-order' ? 1 : 0, 'refund');
+    verify(shop.held(order.id), `the stock still held when ${retried}`).is(0);
+    verify(shop.netCharged(order.id), `the money still kept when ${retried}`).is(0);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Behaviour: runSaga on steps of the checker's own
+// ---------------------------------------------------------------------------------------------
+
+it('runSaga works for any steps: runs them in order and compensates the completed ones last first', async () => {
+  for (const saga of [...edgeSagas(), ...Array.from({ length: 4 }, () => scriptedSaga())]) {
+    const result = await runToEnd(target, saga.name, saga.steps, saga.describe());
+    verifySequence(saga.log, saga.expectedLog(), `what ran, in order, with the steps ${saga.describe()}`);
+    const steps = `with the steps ${saga.describe()}`;
+    verify({ outcome: result.outcome, failedStep: result.failedStep }, `the SagaResult ${steps}`).equals({
+      outcome: saga.failAt === undefined ? 'completed' : 'compensated',
+      failedStep: saga.failAt === undefined ? undefined : saga.steps[saga.failAt]?.name,
+    });
+    verify(result.error, `the SagaResult's error ${steps} (what the failed step rejected with)`).is(saga.error);
+    verifySequence(result.pendingCompensations ?? [], [], `pendingCompensations ${steps}`);
+  }
+});
+
+it('runSaga stops the rollback at a failing compensation, for any steps, and reports the compensations still to run', async () => {
+  const sagas = [
+    // A step without a compensation among those still to undo: it is never listed.
+    scriptedSaga({ count: 4, failAt: 3, withCompensation: [true, false, true, false], compensationFails: 'first' }),
+    scriptedSaga({ compensationFails: 'first' }),
+    scriptedSaga({ compensationFails: 'last' }),
+    scriptedSaga({ compensationFails: 'random' }),
+  ];
+  for (const saga of sagas) {
+    const result = await runToEnd(target, saga.name, saga.steps, saga.describe());
+    verifySequence(saga.log, saga.expectedLog(), `what ran, in order, with the steps ${saga.describe()}`);
+    verify(result.outcome, `the outcome with the steps ${saga.describe()}`).is('compensation_failed');
+    verifySequence(result.pendingCompensations ?? [], saga.expectedPending(), `pendingCompensations with the steps ${saga.describe()} (the failed one, then those not attempted)`);
   }
 });
 
@@ -215,34 +166,20 @@ it('after "compensation_failed", running the compensations again finishes the ro
 // The trace
 // ---------------------------------------------------------------------------------------------
 
-function stepShape(name: StepName, failed = false, error?: unknown): SpanShape {
-  return {
-    name: `step ${name}`,
-    ...(failed ? { status: 'error' as const, attributes: { 'error.type': (error as Error | undefined)?.name ?? '' } } : {}),
-    children: [{ name: BACKEND_SPAN[DOES[name]], kind: 'client' }],
-  };
-}
-
-function compensateShape(name: StepName, failedWith?: string): SpanShape {
-  const undo = UNDOES[name] as ShopOperation;
-  return {
-    name: `compensate ${name}`,
-    ...(failedWith ? { status: 'error' as const, attributes: { 'error.type': failedWith } } : {}),
-    children: [{ name: BACKEND_SPAN[undo], kind: 'client' }],
-  };
-}
-
-function expectNotError(names: string[], why: string): void {
+/** "Otherwise not ERROR": UNSET or OK are both right. */
+function expectNotError(names: readonly string[], why: string): void {
   for (const name of names) {
-    for (const span of spansNamed(otel, name)) expect(span.status, `"${name}" ${why}`).not.toBe('error');
+    for (const span of spansNamed(otel, name)) verify(span.status.toUpperCase(), `the status of "${name}" (${why})`).isNot('ERROR');
   }
 }
 
 it('traces the saga: one span "saga place-order" parents a span per step, outcome "completed"', async () => {
-  const caller = otel.tracer('tracecraft.checker');
-  await caller.startActiveSpan('POST /orders', { kind: SpanKind.SERVER }, async (span) => {
-    await placeOrder();
-    span.end();
+  await otel.tracer('tracecraft.checker').startActiveSpan('POST /orders', { kind: SpanKind.SERVER }, async (span) => {
+    try {
+      await placeOrder(target);
+    } finally {
+      span.end();
+    }
   });
   expectTrace(
     otel,
@@ -253,168 +190,91 @@ it('traces the saga: one span "saga place-order" parents a span per step, outcom
           name: 'saga place-order',
           attributes: { 'app.saga.outcome': 'completed' },
           children: STEPS.map((s) => stepShape(s)),
+          ordered: true,
           exact: true,
         },
       ],
     },
     'the saga span is a child of the span active when runSaga is called, and each step runs in its own active span under it (the shop\'s CLIENT spans go under the step)',
   );
-  expect(spansNamed(otel, 'saga place-order'), 'one saga span per run').toHaveLength(1);
-  expectNotError(['saga place-order', ...STEPS.map((s) => `step ${s}`)], 'succeeded: it is not ERROR');
+  verify(spansNamed(otel, 'saga place-order'), 'the saga spans of one run').hasCount(1, '"saga place-order" span');
+  expectNotError(['saga place-order', ...STEPS.map((s) => `step ${s}`)], 'every step succeeded');
   expectAllEnded(otel);
 });
 
 it('traces a rollback: the failed step is the only ERROR span, and the compensations run after it, last step first', async () => {
-  const failAt = randomFailingStep();
-  const { shop } = await placeOrder({ failAt });
-  const { completed, compensations } = plan(failAt);
-  const error = failureOf(shop);
-  expectTrace(
-    otel,
-    {
-      name: 'saga place-order',
-      attributes: { 'app.saga.outcome': 'compensated' },
-      children: [...completed.map((s) => stepShape(s)), stepShape(failAt, true, error), ...compensations.map((s) => compensateShape(s))],
-      exact: true,
-    },
-    `${failAt} failed: its span is ERROR with error.type, the steps after it have no span, and every completed step with a compensation gets a "compensate <step>" span under the saga`,
-  );
-  const ended = otel
-    .finishedSpans()
-    .map((s) => s.name)
-    .filter((n) => n.startsWith('compensate '));
-  expect(ended, 'the compensation spans, in the order they ran: last step first').toEqual(compensations.map((s) => `compensate ${s}`));
-  expectNotError(
-    ['saga place-order', ...completed.map((s) => `step ${s}`), ...compensations.map((s) => `compensate ${s}`)],
-    'is not ERROR: the failed step is the only ERROR span of a clean rollback',
-  );
-  expectAllEnded(otel);
-});
-
-it('traces a failed compensation: that compensation and the saga are ERROR, outcome "compensation_failed"', async () => {
-  const { compensations } = plan('ship-order');
-  const failing = random.pick(compensations);
-  await placeOrder({ failAt: 'ship-order', failUndo: [failing] });
-  const attempted = compensations.slice(0, compensations.indexOf(failing) + 1);
-  expectTrace(
-    otel,
-    {
-      name: 'saga place-order',
-      status: 'error',
-      attributes: { 'app.saga.outcome': 'compensation_failed' },
-      children: [
-        stepShape('reserve-inventory'),
-        stepShape('charge-payment'),
-        { name: 'step ship-order', status: 'error' },
-        ...attempted.map((s) => compensateShape(s, s === failing ? 'ServiceUnavailableError' : undefined)),
-      ],
-      exact: true,
-    },
-    `compensate ${failing} failed: its span is ERROR with error.type, no compensation after it is attempted, and the saga span is ERROR`,
-  );
-  expectAllEnded(otel);
-});
-
-it('names the spans after the saga and its steps, one saga span per run, each run a trace of its own', async () => {
-  const first = scriptedSaga({ compensationFailsAt: undefined, mustFail: true });
-  const second = scriptedSaga({ compensationFailsAt: undefined, mustFail: false });
-  await runSaga(first.name, first.steps);
-  await runSaga(second.name, second.steps);
-  for (const saga of [first, second]) {
+  for (const failAt of STEPS) {
+    otel.reset();
+    const { shop } = await placeOrder(target, { failAt });
+    const { completed, compensations } = plan(failAt);
     expectTrace(
       otel,
       {
-        name: `saga ${saga.name}`,
-        attributes: { 'app.saga.outcome': saga.failAt === undefined ? 'completed' : 'compensated' },
-        children: saga.expectedSpans(),
+        name: 'saga place-order',
+        attributes: { 'app.saga.outcome': 'compensated' },
+        children: [...completed.map((s) => stepShape(s)), stepShape(failAt, firstFailure(shop)), ...compensations.map((s) => compensateShape(s))],
+        ordered: true,
         exact: true,
       },
-      `runSaga(${JSON.stringify(saga.name)}, …): span names come from the saga's and the steps' names`,
+      `${failAt} failed: its span is ERROR with error.type, the steps after it have no span, and every completed step with a compensation gets a "compensate <step>" span under the saga, last step first; ` +
+        'a clean rollback is the saga doing its job, so no other span is ERROR',
     );
-    expect(spansNamed(otel, `saga ${saga.name}`), `one "saga ${saga.name}" span per run`).toHaveLength(1);
+    expectNotError(
+      ['saga place-order', ...completed.map((s) => `step ${s}`), ...compensations.map((s) => `compensate ${s}`)],
+      `${failAt} failed and the rollback was clean: the failed step is the only ERROR span`,
+    );
+    verifySequence(
+      otel.finishedSpans().map((s) => s.name).filter((n) => n.startsWith('compensate ')),
+      compensations.map((s) => `compensate ${s}`),
+      `the compensation spans when ${failAt} failed, in the order they ended (last step first)`,
+    );
+    expectAllEnded(otel);
   }
 });
 
-// ---------------------------------------------------------------------------------------------
-// Scripted steps, for runSaga on its own
-// ---------------------------------------------------------------------------------------------
-
-const VERBS = ['book', 'hold', 'open', 'notify', 'allocate', 'register', 'lock', 'issue'];
-const ERRORS = ['ConflictError', 'QuotaExceededError', 'ValidationError', 'UpstreamError'];
-
-interface ScriptedSaga {
-  name: string;
-  steps: SagaStep[];
-  log: string[];
-  failAt: number | undefined;
-  error: Error | undefined;
-  describe(): string;
-  expectedLog(): string[];
-  expectedPending(): string[];
-  expectedSpans(): SpanShape[];
-}
-
-/**
- * 2 to 6 steps with random names, a random one failing (or none), some without a compensation;
- * every run and compensation is logged. `compensationFailsAt: 'random'` makes one due compensation fail.
- */
-function scriptedSaga(options: { compensationFailsAt: 'random' | undefined; mustFail?: boolean }): ScriptedSaga {
-  const log: string[] = [];
-  const count = random.int(options.compensationFailsAt ? 3 : 2, 6);
-  const names = Array.from({ length: count }, (_, i) => `${random.pick(VERBS)}-${random.word(5)}-${i + 1}`);
-  const mustFail = options.mustFail ?? (options.compensationFailsAt !== undefined || random.int(0, 3) > 0);
-  const failAt = mustFail ? random.int(options.compensationFailsAt ? 2 : 1, count - 1) : undefined;
-  const withCompensation = names.map(() => random.int(0, 3) > 0);
-  // A compensation due (a completed step with one) that fails, when asked.
-  const due = failAt === undefined ? [] : names.slice(0, failAt).map((_, i) => i).filter((i) => withCompensation[i]).reverse();
-  if (options.compensationFailsAt && due.length === 0) {
-    withCompensation[0] = true;
-    due.push(0);
-  }
-  const failingCompensation = options.compensationFailsAt ? random.pick(due) : undefined;
-  const error = failAt === undefined ? undefined : Object.assign(new Error(`step ${names[failAt]} failed`), { name: random.pick(ERRORS) });
-  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-  const steps: SagaStep[] = names.map((name, i) => {
-    const step: SagaStep = {
-      name,
-      run: async () => {
-        await tick();
-        log.push(`run ${name}`);
-        if (i === failAt) throw error;
+it('traces a failed compensation: that compensation and the saga are ERROR, outcome "compensation_failed"', async () => {
+  for (const scenario of FAILED_UNDOS) {
+    otel.reset();
+    const failAt = scenario.failAt as StepName;
+    const failing = scenario.failUndo as StepName;
+    const { compensations } = plan(failAt);
+    const { shop } = await placeOrder(target, scenario);
+    const attempted = compensations.slice(0, compensations.indexOf(failing) + 1);
+    expectTrace(
+      otel,
+      {
+        name: 'saga place-order',
+        status: 'error',
+        attributes: { 'app.saga.outcome': 'compensation_failed' },
+        children: [
+          ...plan(failAt).completed.map((s) => stepShape(s)),
+          stepShape(failAt, firstFailure(shop)),
+          ...attempted.map((s) => (s === failing ? compensateShape(s, 'ServiceUnavailableError') : compensateShape(s))),
+        ],
+        ordered: true,
+        exact: true,
       },
-    };
-    if (withCompensation[i]) {
-      step.compensate = async () => {
-        await tick();
-        log.push(`compensate ${name}`);
-        if (i === failingCompensation) throw Object.assign(new Error(`cannot undo ${name}`), { name: 'UndoFailedError' });
-      };
-    }
-    return step;
-  });
-  const attemptedCompensations = (): number[] =>
-    failingCompensation === undefined ? due : due.slice(0, due.indexOf(failingCompensation) + 1);
-  return {
-    name: `${random.word(5)}-${random.word(4)}`,
-    steps,
-    log,
-    failAt,
-    error,
-    describe: () =>
-      names
-        .map((n, i) => `${n}${i === failAt ? ' (fails)' : ''}${withCompensation[i] ? (i === failingCompensation ? ' [compensation fails]' : '') : ' [no compensation]'}`)
-        .join(', '),
-    expectedLog: () => [
-      ...names.slice(0, failAt === undefined ? count : failAt + 1).map((n) => `run ${n}`),
-      ...attemptedCompensations().map((i) => `compensate ${names[i]}`),
-    ],
-    expectedPending: () =>
-      failingCompensation === undefined ? [] : due.slice(due.indexOf(failingCompensation)).map((i) => names[i] ?? ''),
-    expectedSpans: () => [
-      ...names
-        .slice(0, failAt === undefined ? count : failAt + 1)
-        .map((n, i): SpanShape => (i === failAt ? { name: `step ${n}`, status: 'error', attributes: { 'error.type': error?.name ?? '' } } : { name: `step ${n}` })),
-      ...attemptedCompensations().map((i): SpanShape => ({ name: `compensate ${names[i]}` })),
-    ],
-  };
-}
+      `${describeScenario(scenario)}: that compensation's span is ERROR with error.type, no compensation after it is attempted, and the saga span is ERROR`,
+    );
+    expectNotError(
+      [...plan(failAt).completed.map((s) => `step ${s}`), ...attempted.filter((s) => s !== failing).map((s) => `compensate ${s}`)],
+      `${describeScenario(scenario)}: only the failed step, the failed compensation and the saga are ERROR`,
+    );
+    expectAllEnded(otel);
+  }
+});
+
+it('names the spans after the saga and its steps, one saga span per run, each run a trace of its own', async () => {
+  const sagas: ScriptedSaga[] = [scriptedSaga({ failAt: random.int(1, 2), count: 3 }), scriptedSaga({ failAt: 'none' }), scriptedSaga({ compensationFails: 'random' })];
+  for (const saga of sagas) await runToEnd(target, saga.name, saga.steps, saga.describe());
+  for (const saga of sagas) {
+    const outcome = saga.expectedPending().length > 0 ? 'compensation_failed' : saga.failAt === undefined ? 'completed' : 'compensated';
+    expectTrace(
+      otel,
+      { name: `saga ${saga.name}`, attributes: { 'app.saga.outcome': outcome }, children: saga.expectedSpans(), ordered: true, exact: true },
+      `runSaga(${JSON.stringify(saga.name)}, …) with the steps ${saga.describe()}: span names come from the saga's and the steps' names`,
+    );
+    verify(spansNamed(otel, `saga ${saga.name}`), `the spans of the run of "${saga.name}"`).hasCount(1, `"saga ${saga.name}" span`);
+  }
+  verify(new Set(sagas.map((saga) => spansNamed(otel, `saga ${saga.name}`)[0]?.traceId)).size, `the traces of ${sagas.length} runs, started with no span active`).hasCount(sagas.length, 'trace');
+});
