@@ -82,7 +82,8 @@ export function sequenceDifference(actual: readonly unknown[], expected: readonl
     }
   }
   if (first < 0) return undefined;
-  const short = (list: readonly unknown[]): boolean => list.length <= SHORT_SEQUENCE && show(list).length <= VALUE_WIDTH;
+  // Measured whole: a list that only fits once cut is not short.
+  const short = (list: readonly unknown[]): boolean => list.length <= SHORT_SEQUENCE && shown(list, 0).length <= VALUE_WIDTH;
   const position = `#${first + 1}`;
   const at =
     first >= actual.length

@@ -12,6 +12,7 @@ export const WRONG_TEXT = {
   errored: (message: string) => `not caught by an assertion, the run ended in "${message}"`,
   skipped: (message: string) => `skipped: ${message.split('\n')[0] ?? ''}`,
   total: (caught: number, total: number) => `Total: ${caught} of ${total} wrong solutions caught`,
+  typeErrors: 'and it does not type-check laid over the solution (a wrong solution must be code a learner could write):',
 } as const;
 
 function describeVerdict(verdict: WrongVerdict): string {
@@ -38,6 +39,7 @@ export function formatWrongReport(exercises: readonly Exercise[], verdicts: read
       const mark = verdict.caught ? p.green('✓') : p.red('✗');
       lines.push(`  ${mark} ${verdict.wrong.name} ${p.dim(`(${verdict.wrong.kind}: ${verdict.wrong.mistake})`)}`);
       lines.push(`      ${verdict.caught ? p.dim(describeVerdict(verdict)) : p.red(describeVerdict(verdict))}`);
+      if (verdict.typeErrors) lines.push(`      ${p.red(WRONG_TEXT.typeErrors)}`, ...verdict.typeErrors.split('\n').map((l) => `        ${l}`));
     }
     lines.push('');
   }
@@ -51,14 +53,14 @@ export async function checkWrong(root: string, exercises: readonly Exercise[], p
   const wrongs = (await Promise.all(exercises.map(async (exercise) => (await loadWrongSolutions(root, exercise)).map((wrong) => ({ exercise, wrong }))))).flat();
   const servers = await resolveFor(exercises);
   try {
-    const verdicts = await gradeWrongSolutions(wrongs, { root, env: servers.env, skipped: servers.skipped });
+    const verdicts = await gradeWrongSolutions(wrongs, { root, env: servers.env, skipped: servers.skipped, typecheck: true });
     if (json) {
-      const rows = verdicts.map((v) => ({ exercise: v.wrong.exerciseId, name: v.wrong.name, kind: v.wrong.kind, caught: v.caught, caughtBy: v.caughtBy, status: v.result.status }));
+      const rows = verdicts.map((v) => ({ exercise: v.wrong.exerciseId, name: v.wrong.name, kind: v.wrong.kind, caught: v.caught, caughtBy: v.caughtBy, status: v.result.status, ...(v.typeErrors ? { typeErrors: v.typeErrors } : {}) }));
       process.stdout.write(`${JSON.stringify({ version: 1, wrong: rows }, null, 2)}\n`);
     } else {
       console.log(formatWrongReport(exercises, verdicts, paint));
     }
-    return verdicts.every((v) => v.caught || v.result.status === 'skipped') ? 0 : 1;
+    return verdicts.every((v) => (v.caught && v.typeErrors === undefined) || v.result.status === 'skipped') ? 0 : 1;
   } finally {
     await servers.stop();
   }

@@ -22,13 +22,13 @@ let configs = 0;
  * A tsconfig that checks exactly the exercise's files with the workbook's compiler options.
  * It lives under the workbook's node_modules (so `types: ["node"]` resolves) and only for one run.
  */
-async function writeConfig(exercise: Exercise): Promise<string> {
-  const file = path.join(CONFIG_DIR, `tsconfig.${exercise.id}.${process.pid}.${++configs}.json`);
+async function writeConfig(name: string, files: readonly string[]): Promise<string> {
+  const file = path.join(CONFIG_DIR, `tsconfig.${name}.${process.pid}.${++configs}.json`);
   await mkdir(CONFIG_DIR, { recursive: true });
   const config = {
     extends: path.join(ENGINE_ROOT, 'tsconfig.json'),
     compilerOptions: { noEmit: true },
-    include: exercise.files.map((f) => path.join(exercise.dir, f)),
+    include: [...files],
     exclude: [],
   };
   await writeFile(file, JSON.stringify(config, null, 2));
@@ -36,15 +36,25 @@ async function writeConfig(exercise: Exercise): Promise<string> {
 }
 
 /**
+ * Type-checks any set of files (absolute paths) with the workbook's compiler options: `pass`,
+ * `fail` with the compiler's errors, or undefined when the compiler itself could not run.
+ */
+export async function typecheckFiles(root: string, name: string, files: readonly string[]): Promise<TestResult | undefined> {
+  const config = await writeConfig(name, files);
+  try {
+    return await runCompiler(root, config);
+  } finally {
+    await rm(config, { force: true });
+  }
+}
+
+/**
  * Type-checks the learner's files. Resolves to a check result: `pass`, or `fail` with the
  * compiler's errors (file, line, column and a code frame). Undefined when the compiler itself
  * could not run, so a broken toolchain never blames the learner.
  */
-export async function typecheckExercise(root: string, exercise: Exercise): Promise<TestResult | undefined> {
-  const config = await writeConfig(exercise);
-  const result = await runCompiler(root, config);
-  await rm(config, { force: true });
-  return result;
+export function typecheckExercise(root: string, exercise: Exercise): Promise<TestResult | undefined> {
+  return typecheckFiles(root, exercise.id, exercise.files.map((f) => path.join(exercise.dir, f)));
 }
 
 function runCompiler(root: string, config: string): Promise<TestResult | undefined> {

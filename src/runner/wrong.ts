@@ -12,6 +12,7 @@ import type { WrongSolution } from '../catalog/wrong.ts';
 import { gradeWith } from './grade.ts';
 import { Grader } from './grader.ts';
 import type { ExerciseResult } from './results.ts';
+import { typecheckFiles } from './typecheck.ts';
 
 export interface WrongVerdict {
   wrong: WrongSolution;
@@ -20,6 +21,8 @@ export interface WrongVerdict {
   caught: boolean;
   /** The checks that failed by assertion. */
   caughtBy: string[];
+  /** The compiler's errors for the wrong solution laid over its solution, when it does not type-check. */
+  typeErrors?: string;
 }
 
 /** Whether a graded wrong solution was caught: a check failed its assertion (a crash proves nothing). */
@@ -42,8 +45,23 @@ async function buildTree(tree: string, round: readonly { exercise: Exercise; wro
   }
 }
 
+/** Type-checks a round's tree at once; only when that fails, exercise by exercise, to say which wrong solution it was. */
+async function typecheckRound(root: string, tree: string, round: readonly { exercise: Exercise; wrong: WrongSolution }[]): Promise<Map<string, string>> {
+  const filesOf = (exercise: Exercise): string[] => exercise.files.map((f) => path.join(tree, exercise.relDir, f));
+  const errors = new Map<string, string>();
+  const all = await typecheckFiles(root, 'wrong-round', round.flatMap(({ exercise }) => filesOf(exercise)));
+  if (all?.status !== 'fail') return errors;
+  for (const { exercise } of round) {
+    const one = await typecheckFiles(root, `wrong-${exercise.id}`, filesOf(exercise));
+    if (one?.status === 'fail') errors.set(exercise.id, one.message ?? '');
+  }
+  return errors;
+}
+
 export interface WrongGradeOptions {
   root: string;
+  /** Also type-check each wrong solution where it is graded: laid over its solution (relative imports resolve there). */
+  typecheck?: boolean;
   testTimeoutMs?: number;
   env?: Record<string, string>;
   skipped?: Map<string, string>;
@@ -67,6 +85,8 @@ export async function gradeWrongSolutions(
     for (const [i, round] of rounds.entries()) {
       const tree = path.join(base, String(i));
       await buildTree(tree, round);
+      const types = options.typecheck ? typecheckRound(options.root, tree, round) : Promise.resolve(new Map<string, string>());
+      types.catch(() => undefined);
       const grader = new Grader({ root: options.root, target: 'solutions', targetDir: tree, testTimeoutMs: options.testTimeoutMs ?? 3000, isolate: true });
       try {
         const results = await gradeWith(
@@ -74,10 +94,18 @@ export async function gradeWrongSolutions(
           round.map((r) => r.exercise),
           { root: options.root, ...(options.env ? { env: options.env } : {}), ...(options.skipped ? { skipped: options.skipped } : {}) },
         );
+        const typeErrors = await types;
         round.forEach(({ wrong }, k) => {
           const result = results[k];
           if (!result) return;
-          verdicts.push({ wrong, result, caught: isCaught(result), caughtBy: result.tests.filter((t) => t.status === 'fail').map((t) => t.name) });
+          const errors = typeErrors.get(wrong.exerciseId);
+          verdicts.push({
+            wrong,
+            result,
+            caught: isCaught(result),
+            caughtBy: result.tests.filter((t) => t.status === 'fail').map((t) => t.name),
+            ...(errors === undefined ? {} : { typeErrors: errors }),
+          });
         });
       } finally {
         await grader.close();

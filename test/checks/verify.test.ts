@@ -43,9 +43,17 @@ describe('verify', () => {
     expect(text).not.toMatch(/'/);
   });
 
+  it('shows a few long items around the difference, not two lists cut to the same width', () => {
+    const expected = ['reserve inventory for the order', 'charge the payment card of the customer', 'ship the parcel to the address', 'email the receipt'];
+    const actual = [...expected.slice(0, 2), 'refund the payment card of the customer', ...expected.slice(3)];
+    const text = message(() => verify(actual, 'the steps').equals(expected));
+    expect(text).toContain('#3 is "refund the payment card of the customer", expected "ship the parcel to the address"');
+    expect(text).not.toContain('…"');
+  });
+
   it('names the field where two records differ', () => {
     expect(message(() => verify({ id: 'o-1', total: 12 }, 'the order').equals({ id: 'o-1', total: 10 }))).toBe('the order: total is 12, expected 10');
-    expect(message(() => verify({ id: 'o-1' }, 'the order').equals({ id: 'o-1', total: 10 }))).toBe('the order: total is missing, expected 10');
+    expect(message(() => verify<{ id: string; total?: number }>({ id: 'o-1' }, 'the order').equals({ id: 'o-1', total: 10 }))).toBe('the order: total is missing, expected 10');
   });
 
   it('shows values the way they are written', () => {

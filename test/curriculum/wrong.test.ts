@@ -33,7 +33,7 @@ describe('the named wrong solutions', () => {
   beforeAll(async () => {
     const servers = await resolveFor(catalog.exercises);
     try {
-      const graded = await gradeWrongSolutions(cases, { root: REPO_ROOT, env: servers.env, skipped: servers.skipped });
+      const graded = await gradeWrongSolutions(cases, { root: REPO_ROOT, env: servers.env, skipped: servers.skipped, typecheck: true });
       verdicts = new Map(graded.map((v) => [`${v.wrong.exerciseId}/${v.wrong.name}`, v]));
     } finally {
       await servers.stop();
@@ -43,5 +43,7 @@ describe('the named wrong solutions', () => {
   it.each(cases.map(({ wrong }) => [`${wrong.exerciseId}: ${wrong.name}`, wrong] as const))('%s fails a check by assertion', (_label, wrong) => {
     const verdict = verdicts.get(`${wrong.exerciseId}/${wrong.name}`);
     expect(verdict?.caught, `${wrong.mistake}\n${describeVerdict(verdict)}`).toBe(true);
+    // A wrong solution is code a learner could write: it type-checks where it is graded, laid over its solution.
+    expect(verdict?.typeErrors, 'the wrong solution type-checks').toBeUndefined();
   });
 });
