@@ -1,7 +1,5 @@
-// Siblings are imported through #target/ so that this file type-checks where it lies, in wrong/;
-// the grader lays it into a copy of the solution, where #target/ names that copy.
-import { createOrder, markPaid } from '#target/03-architecture/01-hexagonal/domain/order.ts';
-import type { OrderRepository, PaymentGateway, PlaceOrderCommand, PlaceOrderResult, PlaceOrderUseCase } from '#target/03-architecture/01-hexagonal/domain/ports.ts';
+import { createOrder, markPaid } from './order.ts';
+import type { OrderRepository, PaymentGateway, PlaceOrderCommand, PlaceOrderResult, PlaceOrderUseCase } from './ports.ts';
 
 /**
  * The use case: price the order, keep it as pending, charge it, and keep the outcome.

@@ -2,11 +2,9 @@
  * Tracing, added from the outside: each decorator implements a port, wraps another implementation
  * of the same port, and traces every call through it. The core never knows.
  */
-// Siblings are imported through #target/ so that this file type-checks where it lies, in wrong/;
-// the grader lays it into a copy of the solution, where #target/ names that copy.
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
-import type { Order } from '#target/03-architecture/01-hexagonal/domain/order.ts';
+import type { Order } from '../domain/order.ts';
 import type {
   ChargeRequest,
   ChargeResult,
@@ -15,7 +13,7 @@ import type {
   PlaceOrderCommand,
   PlaceOrderResult,
   PlaceOrderUseCase,
-} from '#target/03-architecture/01-hexagonal/domain/ports.ts';
+} from '../domain/ports.ts';
 
 const tracer = trace.getTracer('tracecraft.orders');
 

@@ -1,5 +1,3 @@
-// Siblings are imported through #target/ so that this file type-checks where it lies, in wrong/;
-// the grader lays it into a copy of the solution, where #target/ names that copy.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
@@ -10,8 +8,8 @@ import {
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
 import { readBody, type HttpHandler } from '#kit';
-import { InvalidOrderError, type OrderLine } from '#target/03-architecture/01-hexagonal/domain/order.ts';
-import type { PlaceOrderCommand, PlaceOrderUseCase } from '#target/03-architecture/01-hexagonal/domain/ports.ts';
+import { InvalidOrderError, type OrderLine } from '../domain/order.ts';
+import type { PlaceOrderCommand, PlaceOrderUseCase } from '../domain/ports.ts';
 
 const tracer = trace.getTracer('tracecraft.orders');
 

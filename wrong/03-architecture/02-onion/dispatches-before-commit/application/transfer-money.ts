@@ -1,11 +1,9 @@
-// Siblings are imported through #target/ so that this file type-checks where it lies, in wrong/;
-// the grader lays it into a copy of the solution, where #target/ names that copy.
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
-import type { Account } from '#target/03-architecture/02-onion/domain/account.ts';
-import { transfer } from '#target/03-architecture/02-onion/domain/transfer.ts';
-import type { EventDispatcher } from '#target/03-architecture/02-onion/application/event-dispatcher.ts';
-import type { UnitOfWork, UnitOfWorkFactory } from '#target/03-architecture/02-onion/application/ports.ts';
+import type { Account } from '../domain/account.ts';
+import { transfer } from '../domain/transfer.ts';
+import type { EventDispatcher } from './event-dispatcher.ts';
+import type { UnitOfWork, UnitOfWorkFactory } from './ports.ts';
 
 const tracer = trace.getTracer('tracecraft.transfers');
 

@@ -1,5 +1,3 @@
-// Siblings are imported through #target/ so that this file type-checks where it lies, in wrong/;
-// the grader lays it into a copy of the solution, where #target/ names that copy.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
@@ -10,8 +8,8 @@ import {
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
 import { readBody, type HttpHandler } from '#kit';
-import { InsufficientFundsError, InvalidTransferError } from '#target/03-architecture/02-onion/domain/account.ts';
-import { AccountNotFoundError, type TransferCommand, type TransferMoney } from '#target/03-architecture/02-onion/application/transfer-money.ts';
+import { InsufficientFundsError, InvalidTransferError } from '../domain/account.ts';
+import { AccountNotFoundError, type TransferCommand, type TransferMoney } from '../application/transfer-money.ts';
 
 const tracer = trace.getTracer('tracecraft.transfers');
 

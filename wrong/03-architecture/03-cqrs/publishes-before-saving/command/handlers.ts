@@ -1,10 +1,8 @@
-// Siblings are imported through #target/ so that this file type-checks where it lies, in wrong/;
-// the grader lays it into a copy of the solution, where #target/ names that copy.
 import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import type { MessageBus } from '#kit';
-import { ACCOUNT_EVENTS, type BankTopics } from '#target/03-architecture/03-cqrs/events.ts';
-import { deposit, openAccount, withdraw, type Account, type Decision } from '#target/03-architecture/03-cqrs/command/write-model.ts';
+import { ACCOUNT_EVENTS, type BankTopics } from '../events.ts';
+import { deposit, openAccount, withdraw, type Account, type Decision } from './write-model.ts';
 
 const ATTR_ACCOUNT_ID = 'app.account.id';
 
