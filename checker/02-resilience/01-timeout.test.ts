@@ -1,6 +1,6 @@
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import fc from 'fast-check';
-import { absent, expectAllEnded, expectTrace, random, spansNamed, useTracing } from '#checks';
+import { absent, expectAllEnded, expectThat, expectTrace, holds, random, show, spansNamed, useTracing, verify } from '#checks';
 import { deferred, FakeClock } from '#kit';
 import {
   getProfile,
@@ -15,6 +15,189 @@ const otel = useTracing();
 const PARENT = 'get-profile';
 const CLIENT = 'GET /profiles/:id';
 
+it('withTimeout answers with the operation\'s value when it finishes in time, and clears its timer', async () => {
+  const clock = randomClock();
+  const { timeoutMs, fastMs } = randomTimes();
+  const value = random.id('value-');
+  const { operation, signals } = work(clock, fastMs, () => value);
+  const result = watch(withTimeout(operation, timeoutMs, clock));
+  await clock.advance(fastMs);
+  expectThat(result.settled && !result.rejected, `an operation that takes ${fastMs} ms under a ${timeoutMs} ms deadline resolves withTimeout at ${fastMs} ms`, `at ${fastMs} ms ${state(result)}`);
+  verify(result.value, 'the value withTimeout resolved with').is(value);
+  verify(signals, 'the calls withTimeout made to the operation (each with its AbortSignal)').hasCount(1, 'call');
+  verify(clock.pending(), 'a fast answer clears the deadline\'s timer: once withTimeout has answered, the timers left on the clock').hasCount(0, 'timer');
+  await clock.advance(3 * timeoutMs);
+  expectThat(!aborted(signals), 'a call that finished in time is never aborted afterwards', `its signal was aborted ${3 * timeoutMs} ms later`);
+});
+
+it('withTimeout passes on the operation\'s own failure as it is, and clears its timer', async () => {
+  const clock = randomClock();
+  const { timeoutMs, fastMs } = randomTimes();
+  const failure = connectionError();
+  const { operation } = work(clock, fastMs, () => {
+    throw failure;
+  });
+  const result = watch(withTimeout(operation, timeoutMs, clock));
+  await clock.advance(fastMs);
+  expectThat(result.rejected, `an operation that fails at ${fastMs} ms, before its ${timeoutMs} ms deadline, makes withTimeout reject then`, `at ${fastMs} ms ${state(result)}`);
+  expectThat(result.error === failure, `withTimeout rejects with the operation's own error object (${show(failure)}), unchanged`, `it rejected with ${show(result.error)}`);
+  verify(clock.pending(), 'a fast failure clears the deadline\'s timer too: the timers left on the clock').hasCount(0, 'timer');
+});
+
+it('at the deadline, and not a millisecond before, withTimeout aborts the operation and rejects with a TimeoutError', async () => {
+  const clock = randomClock();
+  const { timeoutMs, slowMs } = randomTimes();
+  const { operation, signals } = work(clock, slowMs, () => 'too late');
+  const result = watch(withTimeout(operation, timeoutMs, clock));
+  await clock.advance(timeoutMs - 1);
+  expectThat(!result.settled, `${timeoutMs - 1} ms into a ${timeoutMs} ms deadline, withTimeout has not answered yet`, state(result));
+  expectThat(!aborted(signals), `${timeoutMs - 1} ms into a ${timeoutMs} ms deadline, the operation's signal has not aborted yet`, 'it had');
+  await clock.advance(1);
+  expectThat(aborted(signals), `at ${timeoutMs} ms the operation's signal aborts: a real timeout stops the work`, 'the signal had not aborted');
+  expectThat(result.rejected, `at ${timeoutMs} ms the caller is answered, with a rejection`, state(result));
+  verify(result.error, 'what withTimeout rejected with').isInstanceOf(TimeoutError);
+  verify((result.error as TimeoutError).timeoutMs, 'the timeoutMs of that TimeoutError').is(timeoutMs);
+  expectThat(signals[0]?.reason === result.error, 'the signal is aborted with the very TimeoutError the caller gets as its reason', `its reason is ${show(signals[0]?.reason)}`);
+  verify(clock.pending(), 'once the deadline passed and the operation stopped, the timers left on the clock').hasCount(0, 'timer');
+});
+
+it('answers at the deadline even when the operation ignores its signal and never finishes', async () => {
+  const clock = randomClock();
+  const { timeoutMs } = randomTimes();
+  const never = deferred<string>();
+  const result = watch(withTimeout(() => never.promise, timeoutMs, clock));
+  await clock.advance(timeoutMs);
+  expectThat(
+    result.settled,
+    `a deadline that waits for the operation to give up is no deadline: at ${timeoutMs} ms withTimeout rejects, whatever the operation does (race it against the deadline)`,
+    `it was still waiting for an operation that never settles`,
+  );
+  verify(result.error, 'what withTimeout rejected with').isInstanceOf(TimeoutError);
+  verify(clock.pending(), 'the timers left on the clock after the deadline').hasCount(0, 'timer');
+});
+
+it('on both sides of any deadline: answers at whichever comes first, the answer or the deadline, and leaves no timer behind', async () => {
+  const example = fc.record({
+    timeoutMs: fc.integer({ min: 1, max: 10_000 }),
+    durationMs: fc.integer({ min: 1, max: 20_000 }),
+    start: fc.integer({ min: 0, max: 1_000_000 }),
+  }).filter(({ timeoutMs, durationMs }) => timeoutMs !== durationMs);
+  await holds(
+    example,
+    async ({ timeoutMs, durationMs, start }) => {
+      const clock = new FakeClock(start);
+      const { operation, signals } = work(clock, durationMs, () => durationMs);
+      const result = watch(withTimeout(operation, timeoutMs, clock));
+      const answerAt = Math.min(durationMs, timeoutMs);
+      const inTime = durationMs < timeoutMs;
+      await clock.advance(answerAt - 1);
+      expectThat(!result.settled, `withTimeout does not answer before ${answerAt} ms`, `at ${answerAt - 1} ms ${state(result)}`);
+      await clock.advance(1);
+      if (inTime) {
+        expectThat(result.settled && !result.rejected && result.value === durationMs, `at ${answerAt} ms withTimeout resolves with the operation's value (${durationMs})`, state(result));
+      } else {
+        expectThat(result.error instanceof TimeoutError, `at ${answerAt} ms withTimeout rejects with a TimeoutError`, state(result));
+      }
+      expectThat(aborted(signals) === !inTime, inTime ? 'an operation that finished in time is not aborted' : 'the operation\'s signal aborts at the deadline', `its signal ${aborted(signals) ? 'was' : 'was not'} aborted`);
+      verify(clock.pending(), 'the timers left on the clock once withTimeout answered').hasCount(0, 'timer');
+    },
+    {
+      // The edges: a millisecond either side of the deadline, and the shortest deadlines.
+      examples: [
+        { timeoutMs: 1, durationMs: 2, start: 0 },
+        { timeoutMs: 2, durationMs: 1, start: 0 },
+        { timeoutMs: 500, durationMs: 499, start: 12_345 },
+        { timeoutMs: 500, durationMs: 501, start: 12_345 },
+      ],
+      runs: 60,
+      describe: ({ timeoutMs, durationMs, start }) => `a ${timeoutMs} ms deadline and an operation of ${durationMs} ms, the clock starting at ${start}`,
+      replay: otel,
+    },
+  );
+});
+
+it('a profile that arrives in time: both spans end without error', async () => {
+  const clock = randomClock();
+  const { timeoutMs, fastMs } = randomTimes();
+  const profile = randomProfile();
+  const client = fakeClient(clock, fastMs, profile);
+  const result = watch(getProfile(profile.id, client, { timeoutMs, clock }));
+  await clock.advance(fastMs);
+  expectThat(result.settled && !result.rejected, `a profile service answering in ${fastMs} ms, under a ${timeoutMs} ms deadline: getProfile resolves then`, state(result));
+  verify(result.value, 'the profile getProfile resolved with').equals(profile);
+  verify(client.asked, 'the users the profile service was asked for').equals([profile.id]);
+  verify(clock.pending(), 'a fast answer clears its deadline: the timers left on the clock').hasCount(0, 'timer');
+  expectAllEnded(otel, 'both spans end once the profile arrived');
+  expectTrace(
+    otel,
+    {
+      name: PARENT,
+      kind: 'internal',
+      status: 'unset',
+      attributes: { 'error.type': absent() },
+      children: [{ name: CLIENT, kind: 'client', status: 'unset', attributes: { 'error.type': absent() } }],
+    },
+    'a call that made its deadline is a success: no ERROR, no error.type',
+  );
+  verify(spansNamed(otel, CLIENT), 'one lookup').hasCount(1, `"${CLIENT}" span`);
+});
+
+it('a profile service too slow for the deadline: the call is aborted, the caller gets a TimeoutError, and both spans say "timeout"', async () => {
+  const clock = randomClock();
+  const { timeoutMs, slowMs } = randomTimes();
+  const profile = randomProfile();
+  const client = fakeClient(clock, slowMs, profile);
+  const result = watch(getProfile(profile.id, client, { timeoutMs, clock }));
+  await clock.advance(timeoutMs - 1);
+  expectThat(!result.settled, `getProfile waits for the service until its ${timeoutMs} ms deadline`, `at ${timeoutMs - 1} ms ${state(result)}`);
+  await clock.advance(1);
+  expectThat(result.rejected, `at ${timeoutMs} ms, the deadline, getProfile rejects`, state(result));
+  verify(result.error, 'what getProfile rejected with').isInstanceOf(TimeoutError);
+  expectThat(aborted(client.signals), 'the call to the profile service is aborted through the signal it was given', 'its signal never aborted');
+  expectAllEnded(otel, 'the aborted CLIENT span ends too: a span left open hides the very call that timed out');
+  expectTrace(
+    otel,
+    {
+      name: PARENT,
+      kind: 'internal',
+      status: 'error',
+      attributes: { 'error.type': 'timeout' },
+      children: [{ name: CLIENT, kind: 'client', status: 'error', attributes: { 'error.type': 'timeout' } }],
+    },
+    'a timed-out lookup is ERROR with error.type "timeout", and so is the call the deadline aborted',
+  );
+  verify(spansNamed(otel, CLIENT), 'one lookup').hasCount(1, `"${CLIENT}" span`);
+});
+
+it('a profile service that fails fast: its error, not a timeout, on both spans, and no timer left behind', async () => {
+  const clock = randomClock();
+  const { timeoutMs, fastMs } = randomTimes();
+  const failure = connectionError();
+  const client = fakeClient(clock, fastMs, failure);
+  const result = watch(getProfile(random.id('user-'), client, { timeoutMs, clock }));
+  await clock.advance(fastMs);
+  expectThat(result.rejected, `a call that fails at ${fastMs} ms makes getProfile reject then, without waiting for its ${timeoutMs} ms deadline`, state(result));
+  expectThat(result.error === failure, `getProfile rejects with the service's own error (${show(failure)})`, `it rejected with ${show(result.error)}`);
+  verify(clock.pending(), 'a fast failure clears its deadline: the timers left on the clock').hasCount(0, 'timer');
+  expectAllEnded(otel, 'a CLIENT span ends when its call fails');
+  expectTrace(
+    otel,
+    {
+      name: PARENT,
+      kind: 'internal',
+      status: 'error',
+      attributes: { 'error.type': failure.name },
+      children: [{ name: CLIENT, kind: 'client', status: 'error', attributes: { 'error.type': failure.name } }],
+    },
+    'a failure that is not a timeout keeps its own error.type (the error\'s name), on both spans',
+  );
+  verify(spansNamed(otel, CLIENT), 'one lookup').hasCount(1, `"${CLIENT}" span`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The rig: a fake clock, operations that take time on it, and a profile service that stops when aborted.
+// ---------------------------------------------------------------------------------------------
+
 /** How a promise ended, read without awaiting it (a promise that never settles must not hang a check). */
 interface Watched<T> {
   settled: boolean;
@@ -24,12 +207,18 @@ interface Watched<T> {
 }
 
 function watch<T>(promise: Promise<T>): Watched<T> {
-  const state: Watched<T> = { settled: false, rejected: false };
+  const watched: Watched<T> = { settled: false, rejected: false };
   promise.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error: unknown) => Object.assign(state, { settled: true, rejected: true, error }),
+    (value) => Object.assign(watched, { settled: true, value }),
+    (error: unknown) => Object.assign(watched, { settled: true, rejected: true, error }),
   );
-  return state;
+  return watched;
+}
+
+/** What a watched promise had done, in words. */
+function state(watched: Watched<unknown>): string {
+  if (!watched.settled) return 'it had not answered yet';
+  return watched.rejected ? `it had rejected with ${show(watched.error)}` : `it had resolved with ${show(watched.value)}`;
 }
 
 /** A clock that starts somewhere random, so absolute times cannot be hard-coded. */
@@ -52,6 +241,11 @@ function work<T>(clock: FakeClock, ms: number, outcome: () => T) {
     return outcome();
   };
   return { operation, signals };
+}
+
+/** Whether the first signal handed to an operation has aborted (read afresh each time). */
+function aborted(signals: readonly AbortSignal[]): boolean {
+  return signals[0]?.aborted === true;
 }
 
 function randomProfile(): Profile {
@@ -80,180 +274,3 @@ function connectionError(): Error {
   error.name = random.pick(['ConnectionRefusedError', 'ConnectionResetError', 'HostUnreachableError']);
   return error;
 }
-
-/** Runs a fast-check property; a counterexample fails the check as an assertion that names it. */
-async function holdsFor<Ts>(property: fc.IAsyncProperty<Ts>, describe: (example: Ts) => string, numRuns: number): Promise<void> {
-  // Shrinking stops in time for the check's own time limit; the smallest example found so far is reported.
-  const details = await fc.check(property, { numRuns, interruptAfterTimeLimit: 1_500 });
-  if (!details.failed) return;
-  const error = details.errorInstance;
-  const example = details.counterexample ? describe(details.counterexample) : 'a generated example';
-  if (error instanceof Error) {
-    error.message = `${example}: ${error.message}`;
-    throw error;
-  }
-  throw new Error(`${example}: ${String(error)}`);
-}
-
-it('withTimeout answers with the operation\'s value when it finishes in time, and clears its timer', async () => {
-  const clock = randomClock();
-  const { timeoutMs, fastMs } = randomTimes();
-  const value = random.id('value-');
-  const { operation, signals } = work(clock, fastMs, () => value);
-  const result = watch(withTimeout(operation, timeoutMs, clock));
-  await clock.advance(fastMs);
-  expect(result.settled, `an operation that takes ${fastMs} ms answers at ${fastMs} ms, under a ${timeoutMs} ms deadline`).toBe(true);
-  expect(result.value, 'the caller gets the operation\'s own value').toBe(value);
-  expect(signals, 'the operation is called once, with an AbortSignal').toHaveLength(1);
-  expect(
-    clock.pending(),
-    'a fast answer clears the deadline\'s timer: no timer may be left pending on the clock once withTimeout has answered',
-  ).toBe(0);
-  await clock.advance(3 * timeoutMs);
-  expect(signals[0]?.aborted, 'a call that finished in time is never aborted afterwards').toBe(false);
-});
-
-it('withTimeout passes on the operation\'s own failure as it is, and clears its timer', async () => {
-  const clock = randomClock();
-  const { timeoutMs, fastMs } = randomTimes();
-  const failure = connectionError();
-  const { operation } = work(clock, fastMs, () => {
-    throw failure;
-  });
-  const result = watch(withTimeout(operation, timeoutMs, clock));
-  await clock.advance(fastMs);
-  expect(result.rejected, 'an operation that fails before the deadline makes withTimeout reject').toBe(true);
-  expect(result.error, 'with the operation\'s own error, not a TimeoutError').toBe(failure);
-  expect(clock.pending(), 'a fast failure clears the deadline\'s timer too').toBe(0);
-});
-
-it('at the deadline, and not a millisecond before, withTimeout aborts the operation and rejects with a TimeoutError', async () => {
-  const clock = randomClock();
-  const { timeoutMs, slowMs } = randomTimes();
-  const { operation, signals } = work(clock, slowMs, () => 'too late');
-  const result = watch(withTimeout(operation, timeoutMs, clock));
-  await clock.advance(timeoutMs - 1);
-  expect(result.settled, `${timeoutMs - 1} ms into a ${timeoutMs} ms deadline, withTimeout has not answered yet`).toBe(false);
-  expect(signals[0]?.aborted, `${timeoutMs - 1} ms into a ${timeoutMs} ms deadline, the signal has not fired yet`).toBe(false);
-  await clock.advance(1);
-  expect(signals[0]?.aborted, `at ${timeoutMs} ms the operation's signal is aborted: the work is really stopped`).toBe(true);
-  expect(result.rejected, `at ${timeoutMs} ms the caller is answered, with a rejection`).toBe(true);
-  expect(result.error, 'the caller gets a TimeoutError').toBeInstanceOf(TimeoutError);
-  expect(signals[0]?.reason, 'the signal is aborted with that same TimeoutError as its reason').toBe(result.error);
-  expect(clock.pending(), 'nothing is left pending on the clock: the aborted operation dropped its own timer').toBe(0);
-});
-
-it('answers at the deadline even when the operation ignores its signal and never finishes', async () => {
-  const clock = randomClock();
-  const { timeoutMs } = randomTimes();
-  const never = deferred<string>();
-  const result = watch(withTimeout(() => never.promise, timeoutMs, clock));
-  await clock.advance(timeoutMs);
-  expect(
-    result.settled,
-    'a deadline that waits for the operation to give up is no deadline: reject at the deadline whatever the operation does',
-  ).toBe(true);
-  expect(result.error, 'the caller gets a TimeoutError').toBeInstanceOf(TimeoutError);
-  expect(clock.pending(), 'no timer is left pending').toBe(0);
-});
-
-it('on both sides of any deadline: answers at whichever comes first, the answer or the deadline, and leaves no timer behind', async () => {
-  await holdsFor(
-    fc.asyncProperty(
-      fc.integer({ min: 1, max: 10_000 }),
-      fc.integer({ min: 1, max: 20_000 }),
-      fc.integer({ min: 0, max: 1_000_000 }),
-      async (timeoutMs, durationMs, start) => {
-        fc.pre(durationMs !== timeoutMs);
-        const clock = new FakeClock(start);
-        const { operation, signals } = work(clock, durationMs, () => durationMs);
-        const result = watch(withTimeout(operation, timeoutMs, clock));
-        const answerAt = Math.min(durationMs, timeoutMs);
-        await clock.advance(answerAt - 1);
-        expect(result.settled, `no answer before ${answerAt} ms`).toBe(false);
-        await clock.advance(1);
-        expect(result.settled, `an answer at ${answerAt} ms`).toBe(true);
-        if (durationMs < timeoutMs) expect(result.value, 'the operation\'s value, when it was in time').toBe(durationMs);
-        else expect(result.error, 'a TimeoutError, when the deadline came first').toBeInstanceOf(TimeoutError);
-        expect(signals[0]?.aborted, 'the signal is aborted exactly when the deadline came first').toBe(durationMs > timeoutMs);
-        expect(clock.pending(), 'no timer left pending on the clock after the answer').toBe(0);
-      },
-    ),
-    ([timeoutMs, durationMs, start]) => `with a ${timeoutMs} ms deadline and an operation of ${durationMs} ms, the clock starting at ${start}`,
-    60,
-  );
-});
-
-it('a profile that arrives in time: both spans end without error', async () => {
-  const clock = randomClock();
-  const { timeoutMs, fastMs } = randomTimes();
-  const profile = randomProfile();
-  const client = fakeClient(clock, fastMs, profile);
-  const result = watch(getProfile(profile.id, client, { timeoutMs, clock }));
-  await clock.advance(fastMs);
-  expect(result.value, 'getProfile answers with the profile the service sent').toEqual(profile);
-  expect(client.asked, 'the service is asked for that user').toEqual([profile.id]);
-  expect(clock.pending(), 'a fast answer leaves no timer pending on the clock').toBe(0);
-  expectTrace(
-    otel,
-    {
-      name: PARENT,
-      kind: 'internal',
-      status: 'unset',
-      attributes: { 'error.type': absent() },
-      children: [{ name: CLIENT, kind: 'client', status: 'unset', attributes: { 'error.type': absent() } }],
-    },
-    'a call that made its deadline is a success: no ERROR, no error.type',
-  );
-  expect(spansNamed(otel, CLIENT), 'one lookup makes one CLIENT span').toHaveLength(1);
-});
-
-it('a profile service too slow for the deadline: the call is aborted, the caller gets a TimeoutError, and both spans say "timeout"', async () => {
-  const clock = randomClock();
-  const { timeoutMs, slowMs } = randomTimes();
-  const profile = randomProfile();
-  const client = fakeClient(clock, slowMs, profile);
-  const result = watch(getProfile(profile.id, client, { timeoutMs, clock }));
-  await clock.advance(timeoutMs - 1);
-  expect(result.settled, `getProfile waits for the service until its ${timeoutMs} ms deadline`).toBe(false);
-  await clock.advance(1);
-  expect(result.rejected, `at ${timeoutMs} ms getProfile rejects`).toBe(true);
-  expect(result.error, 'with a TimeoutError').toBeInstanceOf(TimeoutError);
-  expect(client.signals[0]?.aborted, 'the call to the service is aborted through the signal it was given').toBe(true);
-  expectAllEnded(otel, 'the aborted CLIENT span ends too: a span left open hides the very call that timed out');
-  expectTrace(
-    otel,
-    {
-      name: PARENT,
-      kind: 'internal',
-      status: 'error',
-      attributes: { 'error.type': 'timeout' },
-      children: [{ name: CLIENT, kind: 'client', status: 'error', attributes: { 'error.type': 'timeout' } }],
-    },
-    'a timed-out lookup is ERROR with error.type "timeout", and so is the call the deadline aborted',
-  );
-});
-
-it('a profile service that fails fast: its error, not a timeout, on both spans, and no timer left behind', async () => {
-  const clock = randomClock();
-  const { timeoutMs, fastMs } = randomTimes();
-  const failure = connectionError();
-  const client = fakeClient(clock, fastMs, failure);
-  const result = watch(getProfile(random.id('user-'), client, { timeoutMs, clock }));
-  await clock.advance(fastMs);
-  expect(result.rejected, 'a failed call makes getProfile reject at once, without waiting for the deadline').toBe(true);
-  expect(result.error, 'with the service\'s own error').toBe(failure);
-  expect(clock.pending(), 'a fast failure leaves no timer pending on the clock').toBe(0);
-  expectAllEnded(otel, 'a CLIENT span ends when its call fails');
-  expectTrace(
-    otel,
-    {
-      name: PARENT,
-      kind: 'internal',
-      status: 'error',
-      attributes: { 'error.type': failure.name },
-      children: [{ name: CLIENT, kind: 'client', status: 'error', attributes: { 'error.type': failure.name } }],
-    },
-    'a failure that is not a timeout keeps its own error.type (the error\'s name)',
-  );
-});
