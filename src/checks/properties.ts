@@ -17,7 +17,10 @@ export interface PropertyOptions<T> {
   describe?: (example: T) => string;
   /** Shrinking stops here, within the check's own time limit. Default 1500 ms. */
   timeLimitMs?: number;
-  /** Runs the counterexample once more on a clean harness, so its traces are the ones shown. */
+  /**
+   * The file's harness: spans are cleared before every example (so one example never sees
+   * another's), and the counterexample is run once more on a clean harness, so its traces are the ones shown.
+   */
   replay?: TraceHarness;
 }
 
@@ -39,6 +42,7 @@ export async function holds<T>(arbitrary: fc.Arbitrary<T>, run: (example: T) => 
   // Loaded on first use: most checks never run a property, and fast-check takes a while to load.
   const { default: fastCheck } = await import('fast-check');
   const property = fastCheck.asyncProperty(arbitrary, async (example) => {
+    options.replay?.reset();
     await run(example);
   });
   const result = await fastCheck.check(property, {

@@ -176,7 +176,7 @@ export interface JsonReport {
     message?: string;
     /** What the code printed while it loaded. */
     output?: string;
-    tests: { name: string; status: TestResult['status']; message?: string; output?: string }[];
+    tests: { name: string; status: TestResult['status']; message?: string; output?: string; durationMs?: number }[];
   }[];
   summary: Summary;
 }
@@ -208,6 +208,7 @@ export function toJson(results: readonly ExerciseResult[]): JsonReport {
         status: t.status,
         ...(t.failure ? { message: renderFailureView(t.failure, { width: JSON_WIDTH }).join('\n') } : t.message ? { message: strip(t.message) } : {}),
         ...(outputText(t.output) ? { output: outputText(t.output) } : {}),
+        ...(t.durationMs === undefined ? {} : { durationMs: Math.round(t.durationMs) }),
       })),
     })),
     summary: summarize(results),

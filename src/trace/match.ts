@@ -29,8 +29,10 @@ export interface SpanShape {
   attributes?: Record<string, ExpectedValue>;
   /** A subset of the resource of the process that made the span (`service.name`), for spans received over OTLP. */
   resource?: Record<string, ExpectedValue>;
-  /** Must appear in this order; other events may come between them. */
+  /** Must appear in this order; other events may come between them (unless `eventsExact`). */
   events?: EventShape[];
+  /** The span has exactly the listed events, in that order, and no others. */
+  eventsExact?: boolean;
   /** Each expected link must match a different actual link; extra links are allowed. */
   links?: LinkShape[];
   /** The exact number of links, when it matters (a batch links every message). */
@@ -74,6 +76,7 @@ export const MATCH_MESSAGES = {
   resource: (difference: string) => `resource (the process that made it): ${difference}`,
   attribute: (key: string, actual: Attributes[string], expected: ExpectedValue) =>
     `attribute ${key} is ${formatValue(actual)}, expected ${describeExpected(expected)}`,
+  eventsExact: (actual: string, expected: string) => `events are [${actual}], expected exactly [${expected}]`,
   eventMissing: (expected: string | RegExp, names: string) => `event ${describeName(expected)} is missing (events in order: ${names})`,
   eventTooEarly: (expected: string | RegExp, after: string, names: string) =>
     `event ${describeName(expected)} must come after "${after}" (events in order: ${names})`,
@@ -173,6 +176,10 @@ function ownDifference(span: SpanNode, shape: SpanShape): { message: string; mis
   if (attributes) return attributes;
   const events = shape.events && eventsDiffer(shape.events, span.events);
   if (events) return text(events);
+  if (shape.eventsExact && span.events.length !== (shape.events?.length ?? 0)) {
+    const names = (list: readonly { name: string | RegExp }[]): string => list.map((e) => describeName(e.name)).join(', ');
+    return text(say.eventsExact(names(span.events), names(shape.events ?? [])));
+  }
   if (shape.linkCount !== undefined && span.links.length !== shape.linkCount) return text(say.linkCount(span.links.length, shape.linkCount));
   return text(shape.links && linksDiffer(shape.links, span.links));
 }

@@ -50,6 +50,7 @@ function shapeDetails(s: SpanShape): ShapeDetail[] {
   const notes = [
     s.ordered && children > 1 ? 'children in this order' : '',
     s.exact ? (children === 0 ? 'no children' : 'no other children') : '',
+    s.eventsExact ? (s.events?.length ? 'no other events' : 'no events') : '',
   ].filter(Boolean);
   if (notes.length > 0) details.push({ kind: 'note', text: `(${notes.join(', ')})` });
   return details;

@@ -474,3 +474,12 @@ describe('matchTraces', () => {
     expect(mismatchOf(matchTraces([open], shape)).message).toBe('span "POST /checkout" was started but never ended');
   });
 });
+
+describe('events listed exactly', () => {
+  it('reject an event the shape does not list', () => {
+    const s = span('breaker call', { events: [{ name: 'transition' }, { name: 'transition' }] });
+    const result = matchSpan(s, { name: 'breaker call', events: [{ name: 'transition' }], eventsExact: true });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.mismatch.message).toBe('events are ["transition", "transition"], expected exactly ["transition"]');
+  });
+});
