@@ -34,6 +34,9 @@ type FileState =
 
 export const DEFAULT_LOAD_TIMEOUT_MS = 6_000;
 
+/** `TRACECRAFT_TIMINGS=1`: each message of the grader on stderr, with the time since the CLI started (for speed work). */
+const TIMINGS = process.env['TRACECRAFT_TIMINGS'] === '1';
+
 /** Where the grader's entry point is: the built JavaScript, or the TypeScript source when run from source. */
 function graderEntry(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
@@ -103,6 +106,7 @@ export class Grader {
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromGrader): void => {
         if (message.type === 'ready') {
+          if (TIMINGS) process.stderr.write(`[timings] ${performance.now().toFixed(0).padStart(6)} ms  grader: ready\n`);
           child.off('message', onMessage);
           resolve();
         } else if (message.type === 'fatal') {
@@ -198,6 +202,7 @@ export class Grader {
         finish({ results, unhandled: [] }, stalled);
       };
       const onMessage = (message: FromGrader): void => {
+        if (TIMINGS) process.stderr.write(`[timings] ${performance.now().toFixed(0).padStart(6)} ms  grader: ${message.type}\n`);
         if (!('runId' in message) || message.runId !== runId) {
           if (message.type === 'fatal') onExit(null, null);
           return;

@@ -65,22 +65,26 @@ function spawn(options: PoolOptions): Worker {
   return thread;
 }
 
-/** A warm thread for these options: the spare when it matches, a new one otherwise; the next spare starts warming. */
+/** A warm thread for these options: the spare when it matches, a new one otherwise. */
 function take(options: PoolOptions): Worker {
   const key = keyOf(options);
   const found = spare;
   spare = undefined;
-  let thread: Worker;
-  if (found && found.key === key) thread = found.thread;
-  else {
-    void found?.thread.terminate();
-    thread = spawn(options);
-  }
-  const next = spawn(options);
+  if (found && found.key === key) return found.thread;
+  void found?.thread.terminate();
+  return spawn(options);
+}
+
+/**
+ * Starts warming the next thread once a file is done: never while a file is being checked, when
+ * it would take the CPU from it (a cold `check` would wait for two threads instead of one).
+ */
+function prepare(options: PoolOptions): void {
+  if (spare) return;
+  const thread = spawn(options);
   // A spare must never keep the grader alive, or outlive it.
-  next.unref();
-  spare = { key, thread: next };
-  return thread;
+  thread.unref();
+  spare = { key: keyOf(options), thread };
 }
 
 /** Ends the spare thread (when the grader closes). */
@@ -121,6 +125,7 @@ class WarmThreadsWorker implements PoolWorker {
     const thread = this.thread;
     this.thread = undefined;
     await thread?.terminate();
+    prepare(this.options);
   }
 
   private current(): Worker {
