@@ -30,3 +30,28 @@ export {
 export type { ShopInventory, ShopPayments, ShopShipping, ShopBackends, ShopOperation, ShopFailure, ShopEntry, FakeShopOptions } from './shop.ts';
 export { InMemoryDatabase, Transaction, WriteConflictError, TransactionClosedError, DATABASE_MESSAGES } from './database.ts';
 export type { DatabaseCall, DatabaseKey, DatabaseOperation, InMemoryDatabaseOptions, TransactionState } from './database.ts';
+export { startFakeService, FAKE_SERVICE_MESSAGES } from './fake-service.ts';
+export type { FakeService, FakeServiceOptions, FakeServiceReply, FakeServiceRequest, FakeServiceOutcome } from './fake-service.ts';
+export { InMemoryBroker, BROKER_MESSAGES } from './broker.ts';
+export type {
+  BrokerChannel,
+  BrokerMessage,
+  BrokerMessageFields,
+  BrokerMessageHeaders,
+  BrokerMessageProperties,
+  BrokerQueueOptions,
+  BrokerPublishOptions,
+  BrokerConsumeOptions,
+  BrokerDelivery,
+  BrokerPublished,
+  BrokerChannelError,
+  BrokerDrainOptions,
+  ConsumeMessage,
+  GetMessage,
+  QueuedMessage,
+  QueueInfo,
+  DeliverySettlement,
+  ExchangeType,
+  XDeath,
+  InMemoryBrokerOptions,
+} from './broker.ts';

@@ -1,0 +1,68 @@
+/*
+ * What each client gets: the web page shows everything, the mobile app a smaller shape that fits a
+ * phone screen and a mobile connection. A backend for frontends exists to make these two differ.
+ */
+import type { Item, Order, Profile, Recommendation } from './backends.ts';
+
+/** How many orders and recommendations the mobile home shows. */
+export const MOBILE_ORDERS = 3;
+export const MOBILE_RECOMMENDATIONS = 3;
+
+export interface WebLine {
+  itemId: string;
+  quantity: number;
+  title: string;
+  priceCents: number;
+}
+
+export interface WebOrder {
+  id: string;
+  status: string;
+  placedAt: string;
+  totalCents: number;
+  lines: WebLine[];
+}
+
+export interface WebHome {
+  profile: Profile;
+  orders: WebOrder[];
+  recommendations: Recommendation[];
+  degraded: boolean;
+}
+
+export interface MobileOrder {
+  id: string;
+  status: string;
+  totalCents: number;
+  /** The quantities of its lines, added up. */
+  itemCount: number;
+}
+
+export interface MobileHome {
+  name: string;
+  avatarUrl: string;
+  orders: MobileOrder[];
+  recommendations: Recommendation[];
+  degraded: boolean;
+}
+
+/** An order with each line's item looked up: `items[i]` is the item of `order.lines[i]`. */
+export function webOrder(order: Order, items: readonly Item[]): WebOrder {
+  // TODO: every field of the order, and each line with its item's title and price.
+  void items;
+  return { id: order.id, status: order.status, placedAt: order.placedAt, totalCents: order.totalCents, lines: [] };
+}
+
+/** Everything: the whole profile, every order with its items, every recommendation. `undefined` recommendations: degraded. */
+export function webHome(profile: Profile, orders: WebOrder[], recommendations: Recommendation[] | undefined): WebHome {
+  // TODO: without recommendations, the answer has none ([]) and says it is degraded.
+  return { profile, orders, recommendations: recommendations ?? [], degraded: false };
+}
+
+/** The smaller shape: who, the newest orders without their lines, the first recommendations. */
+export function mobileHome(profile: Profile, orders: readonly Order[], recommendations: Recommendation[] | undefined): MobileHome {
+  // TODO: the name and avatar only, the MOBILE_ORDERS newest orders as { id, status, totalCents, itemCount },
+  //       the first MOBILE_RECOMMENDATIONS recommendations; degraded as for the web.
+  void orders;
+  return { name: profile.name, avatarUrl: profile.avatarUrl, orders: [], recommendations: recommendations ?? [], degraded: false };
+}
