@@ -31,3 +31,5 @@ export type { CheckMetrics, MetricsReading } from './metrics.ts';
 export type { MetricData, NumberMetric, HistogramMetric, NumberPoint, HistogramPoint, MetricType, MetricsConfig } from '../trace/metrics.ts';
 export { useInstrumentations, importTarget, withoutTracing } from './instrumentation.ts';
 export type { InstrumentationOptions } from './instrumentation.ts';
+export { postgresSchema, redisPrefix, rabbitmqNames, natsNames, serverUrl, ServerNotFoundError, SERVER_TEXT } from './servers.ts';
+export type { CheckSchema, CheckRedis, CheckRabbitmq, CheckNats } from './servers.ts';

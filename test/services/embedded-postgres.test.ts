@@ -91,4 +91,29 @@ describe('startEmbeddedPostgres', () => {
     });
     expect(gunzipSync(await fs.readFile(templateFile)).length).toBeGreaterThan(0);
   });
+
+  it("keeps each connection's startup search_path, though PGlite has one session for them all", async () => {
+    await withServer(await startEmbeddedPostgres(), async (url) => {
+      await queryOnce(url, 'create schema a; create schema b; create table a.t (v text); create table b.t (v text)');
+      const inSchema = (schema: string): pg.Pool =>
+        new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 3 });
+      const [a, b, plain] = [inSchema('a'), inSchema('b'), new pg.Pool({ connectionString: url, max: 2 })];
+      try {
+        // Interleaved, unqualified, parametrized: each insert lands in its own connection's schema.
+        await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).query('insert into t values ($1)', [i % 2 === 0 ? 'a' : 'b'])));
+        const counts = await queryOnce<{ s: string; v: string; n: number }>(
+          url,
+          "select 'a' as s, v, count(*)::int as n from a.t group by v union all select 'b', v, count(*)::int from b.t group by v order by s",
+        );
+        expect(counts).toEqual([
+          { s: 'a', v: 'a', n: 20 },
+          { s: 'b', v: 'b', n: 20 },
+        ]);
+        const paths = await Promise.all([a, b, plain].map(async (pool) => (await pool.query<{ search_path: string }>('show search_path')).rows[0]?.search_path));
+        expect(paths).toEqual(['a', 'b', '"$user", public']);
+      } finally {
+        await Promise.all([a.end(), b.end(), plain.end()]);
+      }
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { portOpen, SERVER_SPECS } from '../../src/services/index.ts';
+import { portOpen, SERVER_SPECS, tcpProbe } from '../../src/services/index.ts';
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,5 +37,13 @@ describe('portOpen', () => {
     const port = await listen(server);
     await close(server);
     expect(await portOpen(port)).toBe(false);
+  });
+
+  it('tells a refused connection from a name that does not resolve', async () => {
+    const server = net.createServer();
+    const port = await listen(server);
+    await close(server);
+    expect(await tcpProbe(port)).toEqual({ kind: 'refused' });
+    expect(await tcpProbe(6379, 'no-such-host.invalid')).toEqual({ kind: 'failed', code: 'ENOTFOUND' });
   });
 });
