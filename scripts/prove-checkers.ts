@@ -30,12 +30,12 @@ const servers = await resolveFor(exercises);
 const started = performance.now();
 try {
   for (let run = 1; run <= repeat; run++) {
-    const solutions = await gradeOnce(exercises, { root, target: 'solutions', isolate: false, env: servers.env, skipped: servers.skipped });
+    const solutions = await gradeOnce(exercises, { root, target: 'solutions', isolate: false, env: servers.env, skipped: servers.skipped, unavailable: servers.required });
     for (const result of solutions) {
       if (result.status === 'pass') solutionPasses.set(result.id, (solutionPasses.get(result.id) ?? 0) + 1);
       else escapes.push(`run ${run}: the solution of ${result.id} did not pass: ${result.tests.find((t) => t.status !== 'pass')?.message ?? result.message ?? result.status}`);
     }
-    for (const verdict of await gradeWrongSolutions(wrongs, { root, env: servers.env, skipped: servers.skipped })) {
+    for (const verdict of await gradeWrongSolutions(wrongs, { root, env: servers.env, skipped: servers.skipped, unavailable: servers.required })) {
       const key = `${verdict.wrong.exerciseId}/${verdict.wrong.name}`;
       if (verdict.caught) wrongCaught.set(key, (wrongCaught.get(key) ?? 0) + 1);
       else escapes.push(`run ${run}: ${key} was not caught (${verdict.result.status})`);

@@ -53,7 +53,7 @@ export async function checkWrong(root: string, exercises: readonly Exercise[], p
   const wrongs = (await Promise.all(exercises.map(async (exercise) => (await loadWrongSolutions(root, exercise)).map((wrong) => ({ exercise, wrong }))))).flat();
   const servers = await resolveFor(exercises);
   try {
-    const verdicts = await gradeWrongSolutions(wrongs, { root, env: servers.env, skipped: servers.skipped, typecheck: true });
+    const verdicts = await gradeWrongSolutions(wrongs, { root, env: servers.env, skipped: servers.skipped, unavailable: servers.required, typecheck: true });
     if (json) {
       const rows = verdicts.map((v) => ({ exercise: v.wrong.exerciseId, name: v.wrong.name, kind: v.wrong.kind, caught: v.caught, caughtBy: v.caughtBy, status: v.result.status, ...(v.typeErrors ? { typeErrors: v.typeErrors } : {}) }));
       process.stdout.write(`${JSON.stringify({ version: 1, wrong: rows }, null, 2)}\n`);

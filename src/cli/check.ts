@@ -43,10 +43,11 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     }
     grader.warm(exercises.map((e) => e.checkerFile));
     const servers = await resolveFor(exercises);
+    for (const warning of servers.warnings) console.error(`tracecraft: ${warning}`);
     try {
       const results = await gradeOnce(
         exercises,
-        { root: args.root, target: args.target, skipped: servers.skipped, env: servers.env, typecheck: args.target === 'exercises' },
+        { root: args.root, target: args.target, skipped: servers.skipped, unavailable: servers.required, env: servers.env, typecheck: args.target === 'exercises' },
         grader,
       );
       if (args.target === 'exercises') await recordResults(args.root, results);

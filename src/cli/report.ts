@@ -62,6 +62,12 @@ export function formatTable(catalog: Catalog, results: readonly ExerciseResult[]
     }
     lines.push('');
   }
+  // Why exercises were skipped, and the commands that provide what is missing: each distinct reason once.
+  const reasons = [...new Set(results.filter((r) => r.status === 'skipped' && r.message).map((r) => r.message ?? ''))];
+  for (const reason of reasons) {
+    const ids = results.filter((r) => r.status === 'skipped' && r.message === reason).map((r) => r.id);
+    lines.push(p.dim(`${DETAIL_TEXT.skippedBecause(ids)}`), ...reason.split('\n').map((l) => `  ${l}`), '');
+  }
   lines.push(formatSummary(results, p));
   return lines.join('\n');
 }
@@ -78,6 +84,7 @@ export function formatSummary(results: readonly ExerciseResult[], p: Paint = pla
 }
 
 export const DETAIL_TEXT = {
+  skippedBecause: (ids: readonly string[]) => `Skipped ${ids.join(', ')}:`,
   output: 'your code printed:',
   outputWhileLoading: 'your code printed while it loaded:',
   outputCut: (lines: number, chars: number) => `(… ${lines > 0 ? `${lines} more line${lines === 1 ? '' : 's'}` : `${chars} more characters`} cut)`,

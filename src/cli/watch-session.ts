@@ -111,6 +111,7 @@ export class WatchSession {
       this.ctx.progress.markOpened(this.exercise.id);
       void this.attempt('save your progress', () => this.ctx.progress.save());
       await this.attempt('show the instructions', () => this.instructions());
+      void this.servers.then((found) => found.warnings.forEach((w) => this.say(this.ctx.paint.yellow(w)))).catch(() => undefined);
       void this.check([]);
       return await left;
     } finally {
@@ -239,8 +240,8 @@ export class WatchSession {
 
   private async grade(): Promise<void> {
     const { progress } = this.ctx;
-    const { skipped, env } = (await this.servers) ?? { skipped: new Map<string, string>(), env: {} };
-    const [result] = await gradeWith(this.ctx.grader, [this.exercise], { root: this.ctx.root, skipped, env, typecheck: true });
+    const { skipped, required, env } = (await this.servers) ?? { skipped: new Map<string, string>(), required: new Map<string, string>(), env: {} };
+    const [result] = await gradeWith(this.ctx.grader, [this.exercise], { root: this.ctx.root, skipped, unavailable: required, env, typecheck: true });
     if (this.closed || !result) return;
     const firstPass = result.status === 'pass' && progress.get(this.exercise.id)?.status !== 'pass';
     this.last = result;

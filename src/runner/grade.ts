@@ -15,6 +15,11 @@ export interface GradeOptions {
   isolate?: boolean;
   /** Exercises to report as skipped, with the reason (a server that could not be found). */
   skipped?: Map<string, string>;
+  /**
+   * Exercises whose servers could not be found where every server is required (CI,
+   * TRACECRAFT_REQUIRE_SERVERS): an `error` with the reason, and no check is run.
+   */
+  unavailable?: Map<string, string>;
   /** Extra environment for the checker processes (resolved server URLs). */
   env?: Record<string, string>;
   /** Also type-check the learner's files, reported as one more check. */
@@ -22,6 +27,10 @@ export interface GradeOptions {
 }
 
 export const DEFAULT_TEST_TIMEOUT_MS = 3000;
+
+/** Where every server must be found (CI), a missing one is an error, not a skip. */
+export const SERVERS_REQUIRED = (reason: string): string =>
+  `${reason}\n(TRACECRAFT_REQUIRE_SERVERS is set: here every server must be found, so this exercise is an error instead of skipped)`;
 
 /** Adds the type check to an exercise's checks; a type error fails an exercise whose checks all pass. */
 export function withTypecheck(result: ExerciseResult, typecheck: TestResult | undefined): ExerciseResult {
@@ -76,7 +85,7 @@ export function createGrader(options: Pick<GradeOptions, 'root' | 'target' | 'te
  * The type check runs beside the checks. Rejects only when the grader cannot start.
  */
 export async function gradeWith(grader: Grader, exercises: readonly Exercise[], options: Omit<GradeOptions, 'target' | 'isolate' | 'testTimeoutMs'>): Promise<ExerciseResult[]> {
-  const toRun = exercises.filter((e) => !options.skipped?.has(e.id));
+  const toRun = exercises.filter((e) => !options.skipped?.has(e.id) && !options.unavailable?.has(e.id));
   const typechecks = options.typecheck ? typecheckAll(options.root, toRun) : Promise.resolve(new Map<string, TestResult | undefined>());
   // A grader that cannot start must not leave the type check's promise unobserved.
   typechecks.catch(() => undefined);
@@ -86,6 +95,8 @@ export async function gradeWith(grader: Grader, exercises: readonly Exercise[], 
   return exercises.map((exercise) => {
     const skip = options.skipped?.get(exercise.id);
     if (skip !== undefined) return { id: exercise.id, track: exercise.track, status: 'skipped', message: skip, tests: [] };
+    const missing = options.unavailable?.get(exercise.id);
+    if (missing !== undefined) return { id: exercise.id, track: exercise.track, status: 'error', message: SERVERS_REQUIRED(missing), tests: [] };
     const result = exerciseResult(exercise, outcome.results.get(path.resolve(exercise.checkerFile)), outcome.unhandled);
     return withTypecheck(result, types.get(exercise.id));
   });

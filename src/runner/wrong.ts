@@ -65,6 +65,7 @@ export interface WrongGradeOptions {
   testTimeoutMs?: number;
   env?: Record<string, string>;
   skipped?: Map<string, string>;
+  unavailable?: Map<string, string>;
 }
 
 /** Grades every listed wrong solution and says, for each, whether the checker caught it. */
@@ -92,7 +93,7 @@ export async function gradeWrongSolutions(
         const results = await gradeWith(
           grader,
           round.map((r) => r.exercise),
-          { root: options.root, ...(options.env ? { env: options.env } : {}), ...(options.skipped ? { skipped: options.skipped } : {}) },
+          { root: options.root, ...(options.env ? { env: options.env } : {}), ...(options.skipped ? { skipped: options.skipped } : {}), ...(options.unavailable ? { unavailable: options.unavailable } : {}) },
         );
         const typeErrors = await types;
         round.forEach(({ wrong }, k) => {

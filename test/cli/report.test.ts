@@ -32,7 +32,7 @@ describe('an exercise whose server could not be found', () => {
     expect(results).toEqual([{ id: 'cache-redis', track: 'infrastructure', status: 'skipped', message: skip, tests: [] }]);
   });
 
-  it('does not fail the run, and shows as skipped in the table and the JSON', () => {
+  it('does not fail the run, and shows as skipped in the table, with its reason once, and in the JSON', () => {
     const passed: ExerciseResult = { id: 'first-span', track: 'foundations', status: 'pass', tests: [{ name: 'a', status: 'pass' }] };
     const skipped: ExerciseResult = { id: 'cache-redis', track: 'infrastructure', status: 'skipped', message: skip, tests: [] };
     expect(overallStatus([passed, skipped])).toBe('pass');
@@ -50,6 +50,10 @@ describe('an exercise whose server could not be found', () => {
       '',
       'Real infrastructure',
       '  - cache-redis  ★★★   skipped',
+      '',
+      'Skipped cache-redis:',
+      '  no Redis server was found. To provide one:',
+      '    export WORKBOOK_REDIS_URL=redis://host:6379',
       '',
       'Total: 1 passed, 0 failed, 0 errored, 1 skipped (2 exercises)',
     ]);

@@ -4,6 +4,7 @@ import { loadCatalog } from '../../src/catalog/index.ts';
 import { gradeOnce } from '../../src/runner/grade.ts';
 import type { ExerciseResult } from '../../src/runner/results.ts';
 import { REPO_ROOT } from '../support/workbook.ts';
+import { resolveFor, type ServerSetup } from '../../src/cli/servers.ts';
 
 // The author's check, for every exercise of the workbook: the reference solution passes every
 // check, and the untouched starter fails at least one check with an assertion (not a crash).
@@ -16,10 +17,22 @@ function describeResult(result: ExerciseResult | undefined): string {
   return lines.join('\n');
 }
 
+/** The servers the exercises need, found as the CLI finds them (PGlite for PostgreSQL by default); a skip fails the test below. */
+async function withServers<T>(exercises: typeof catalog.exercises, run: (servers: ServerSetup) => Promise<T>, env?: NodeJS.ProcessEnv): Promise<T> {
+  const servers = await resolveFor(exercises, env ? { probes: { env } } : {});
+  try {
+    return await run(servers);
+  } finally {
+    await servers.stop();
+  }
+}
+
 describe('the reference solutions', () => {
   let results: Map<string, ExerciseResult>;
   beforeAll(async () => {
-    const graded = await gradeOnce(catalog.exercises, { root: REPO_ROOT, target: 'solutions', isolate: false });
+    const graded = await withServers(catalog.exercises, (servers) =>
+      gradeOnce(catalog.exercises, { root: REPO_ROOT, target: 'solutions', isolate: false, env: servers.env, skipped: servers.skipped, unavailable: servers.required }),
+    );
     results = new Map(graded.map((r) => [r.id, r]));
   }, 240_000);
 
@@ -30,10 +43,32 @@ describe('the reference solutions', () => {
   });
 });
 
+// The exercises that need PostgreSQL pass on the embedded PGlite (above) and on a real server.
+const onPostgres = catalog.exercises.filter((e) => e.servers.includes('postgres'));
+const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
+describe.runIf(onPostgres.length > 0)('the reference solutions on a real PostgreSQL', () => {
+  let results: Map<string, ExerciseResult>;
+  beforeAll(async () => {
+    const graded = await withServers(
+      onPostgres,
+      (servers) => gradeOnce(onPostgres, { root: REPO_ROOT, target: 'solutions', isolate: false, env: servers.env, skipped: servers.skipped, unavailable: servers.required }),
+      { ...process.env, WORKBOOK_POSTGRES_URL: process.env['WORKBOOK_POSTGRES_URL'] ?? LOCAL_POSTGRES },
+    );
+    results = new Map(graded.map((r) => [r.id, r]));
+  }, 240_000);
+
+  it.each(onPostgres.map((e) => [e.id]))('%s passes every check', (id) => {
+    const result = results.get(id);
+    expect(result?.status, describeResult(result)).toBe('pass');
+  });
+});
+
 describe('the untouched starters', () => {
   let results: Map<string, ExerciseResult>;
   beforeAll(async () => {
-    const graded = await gradeOnce(catalog.exercises, { root: REPO_ROOT, target: 'exercises', isolate: true });
+    const graded = await withServers(catalog.exercises, (servers) =>
+      gradeOnce(catalog.exercises, { root: REPO_ROOT, target: 'exercises', isolate: true, env: servers.env, skipped: servers.skipped, unavailable: servers.required }),
+    );
     results = new Map(graded.map((r) => [r.id, r]));
   }, 240_000);
 

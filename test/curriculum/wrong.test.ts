@@ -33,7 +33,7 @@ describe('the named wrong solutions', () => {
   beforeAll(async () => {
     const servers = await resolveFor(catalog.exercises);
     try {
-      const graded = await gradeWrongSolutions(cases, { root: REPO_ROOT, env: servers.env, skipped: servers.skipped, typecheck: true });
+      const graded = await gradeWrongSolutions(cases, { root: REPO_ROOT, env: servers.env, skipped: servers.skipped, unavailable: servers.required, typecheck: true });
       verdicts = new Map(graded.map((v) => [`${v.wrong.exerciseId}/${v.wrong.name}`, v]));
     } finally {
       await servers.stop();
