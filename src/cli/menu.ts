@@ -24,19 +24,37 @@ function statusMark(status: string | undefined, started: boolean, p: Paint): str
   return p.dim('·');
 }
 
-/** The list of tracks and exercises with their status; resolves to the chosen exercise, or undefined to quit. */
-export async function pickExercise(catalog: Catalog, progress: ProgressStore, p: Paint, changed: ReadonlySet<string> = new Set()): Promise<Exercise | undefined> {
+/** The exercises in order, cut where the track changes: a workshop may come back to a track later. */
+function trackRuns(catalog: Catalog): { title: string; exercises: Exercise[] }[] {
+  const runs: { title: string; exercises: Exercise[] }[] = [];
+  for (const exercise of catalog.exercises) {
+    const last = runs[runs.length - 1];
+    if (last && last.exercises[0]?.track === exercise.track) last.exercises.push(exercise);
+    else runs.push({ title: exercise.trackTitle, exercises: [exercise] });
+  }
+  return runs;
+}
+
+/**
+ * The list of tracks and exercises with their status; resolves to the chosen exercise, or undefined
+ * to quit. `title` names the workshop whose exercises the catalog holds, if one does.
+ */
+export async function pickExercise(
+  catalog: Catalog,
+  progress: ProgressStore,
+  p: Paint,
+  changed: ReadonlySet<string> = new Set(),
+  title?: string,
+): Promise<Exercise | undefined> {
   const ids = catalog.exercises.map((e) => e.id);
   const start = progress.firstUnfinished(ids) ?? ids[0];
   const done = catalog.exercises.filter((e) => progress.get(e.id)?.status === 'pass').length;
   const idWidth = Math.max(...ids.map((id) => id.length)) + 2;
   const choices: (Separator | { name: string; value: Exercise | typeof QUIT; description?: string })[] = [];
-  for (const track of catalog.tracks) {
-    const exercises = catalog.inTrack(track.id);
-    if (exercises.length === 0) continue;
-    const passed = exercises.filter((e) => progress.get(e.id)?.status === 'pass').length;
-    choices.push(new Separator(p.bold(`${track.title} (${passed}/${exercises.length})`)));
-    for (const exercise of exercises) {
+  for (const run of trackRuns(catalog)) {
+    const passed = run.exercises.filter((e) => progress.get(e.id)?.status === 'pass').length;
+    choices.push(new Separator(p.bold(`${run.title} (${passed}/${run.exercises.length})`)));
+    for (const exercise of run.exercises) {
       const entry = progress.get(exercise.id);
       const mark = statusMark(entry?.status, entry?.opened === true || changed.has(exercise.id), p);
       choices.push({
@@ -48,7 +66,7 @@ export async function pickExercise(catalog: Catalog, progress: ProgressStore, p:
   }
   choices.push(new Separator(' '), new Separator(p.dim(MENU_TEXT.legend)), { name: 'Quit', value: QUIT });
   const chosen = await select<Exercise | typeof QUIT>({
-    message: `tracecraft — ${done}/${ids.length} exercises done. Pick one (↑↓, enter):`,
+    message: `tracecraft — ${title === undefined ? '' : `${title} — `}${done}/${ids.length} exercises done. Pick one (↑↓, enter):`,
     choices,
     default: catalog.byId(start ?? ''),
     pageSize: Math.max(10, Math.min(30, (process.stdout.rows ?? 24) - 4)),

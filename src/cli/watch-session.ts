@@ -19,12 +19,13 @@ import { renderMarkdown } from './markdown.ts';
 import { formatDetails, stars } from './report.ts';
 import { resolveFor, type ServerSetup } from './servers.ts';
 import { fileLink } from './terminal.ts';
+import { learnViewer, openInBrowser, type LiveViewer } from '../viewer/live.ts';
 
 export type ViewExit = { action: 'list' } | { action: 'quit' } | { action: 'open'; exercise: Exercise };
 
 export const VIEW_MESSAGES = {
-  keys: '[h] hint  [c] check now  [t] all traces  [s] solution diff  [r] reset  [i] instructions  [l] list  [q] quit',
-  keysPassed: '[n] next exercise  [s] solution diff  [h] hint  [c] check now  [t] all traces  [r] reset  [i] instructions  [l] list  [q] quit',
+  keys: '[h] hint  [c] check now  [t] all traces  [v] viewer  [s] solution diff  [r] reset  [i] instructions  [l] list  [q] quit',
+  keysPassed: '[n] next exercise  [s] solution diff  [h] hint  [c] check now  [t] all traces  [v] viewer  [r] reset  [i] instructions  [l] list  [q] quit',
   checking: 'checking…',
   checkedAt: (time: string) => `checked at ${time}`,
   watching: (files: string) => `Watching ${files}: save a file to check it again (or press c).`,
@@ -39,6 +40,9 @@ export const VIEW_MESSAGES = {
   noTraces: 'This run recorded no traces.',
   failed: (action: string, reason: string) => `Could not ${action}: ${reason}`,
   moreTraces: 'press t to draw them',
+  viewerAt: (url: string) => `Trace viewer: ${url}  (open it in a browser: it shows every check and both waterfalls, and follows every save)`,
+  viewerOpened: 'Opened it in your browser.',
+  viewerLine: (url: string) => `viewer: ${url}`,
 } as const;
 
 export interface ViewContext {
@@ -52,6 +56,8 @@ export interface ViewContext {
   output?: NodeJS.WriteStream;
   /** Told of every graded run (the workshop export, the trace viewer); a listener that throws is reported, not fatal. */
   onGraded?: readonly ((exercise: Exercise, result: ExerciseResult) => unknown)[];
+  /** The trace viewer the v key opens; by default the one of this process, shared by every exercise. */
+  viewer?: LiveViewer;
 }
 
 function reasonOf(error: unknown): string {
@@ -73,6 +79,7 @@ export class WatchSession {
   private servers: Promise<ServerSetup> | undefined;
   private exit: ((exit: ViewExit) => void) | undefined;
   private readonly handlers: Record<string, () => unknown>;
+  private readonly viewer: LiveViewer;
 
   constructor(
     private readonly exercise: Exercise,
@@ -81,6 +88,7 @@ export class WatchSession {
     this.input = ctx.input ?? process.stdin;
     this.output = ctx.output ?? process.stdout;
     this.files = exercise.files.map((f) => path.join(exercise.dir, f));
+    this.viewer = ctx.viewer ?? learnViewer();
     this.handlers = {
       quit: () => this.leave({ action: 'quit' }),
       q: () => this.leave({ action: 'quit' }),
@@ -93,6 +101,7 @@ export class WatchSession {
       c: () => this.check([]),
       enter: () => this.check([]),
       t: () => this.traces(),
+      v: () => this.openViewer(),
     };
   }
 
@@ -104,6 +113,7 @@ export class WatchSession {
     try {
       const left = new Promise<ViewExit>((resolve) => (this.exit = resolve));
       this.servers = resolveFor([this.exercise]);
+      this.viewer.open(this.exercise);
       watcher = watchFiles(this.exercise.dir, this.exercise.files, (changed) => void this.check(changed));
       keys = listenForKeys((key) => this.onKey(key), this.input, this.output);
       this.output.on('resize', onResize);
@@ -218,6 +228,14 @@ export class WatchSession {
     this.redraw();
   }
 
+  /** Starts the viewer the first time (later presses say where it is again), and opens a browser where that is reliable. */
+  private async openViewer(): Promise<void> {
+    const first = this.viewer.url === undefined;
+    const url = await this.viewer.start();
+    this.say(this.ctx.paint.cyan(VIEW_MESSAGES.viewerAt(url)));
+    if (first && openInBrowser(url)) this.say(this.ctx.paint.dim(VIEW_MESSAGES.viewerOpened));
+  }
+
   // ------------------------------------------------------------------------------------------
   // Grading: one run at a time; saves during a run queue one more run.
 
@@ -228,8 +246,10 @@ export class WatchSession {
       this.recheckQueued = true;
       return this.checking;
     }
+    this.viewer.checkStarted();
     this.checking = this.attempt('check your code', () => this.grade()).finally(() => {
       this.checking = undefined;
+      this.viewer.checkFinished();
       if (this.recheckQueued && !this.closed) {
         this.recheckQueued = false;
         void this.check(this.files);
@@ -247,6 +267,7 @@ export class WatchSession {
     this.last = result;
     this.allTraces = false;
     progress.record(this.exercise.id, result.status);
+    this.viewer.graded(this.exercise, result);
     this.showResult(firstPass);
     for (const listener of this.ctx.onGraded ?? []) void this.attempt('pass the result on', () => listener(this.exercise, result));
     await this.attempt('save your progress', () => progress.save());
@@ -288,7 +309,9 @@ export class WatchSession {
   }
 
   private keyBar(): string {
-    return this.last?.status === 'pass' ? VIEW_MESSAGES.keysPassed : VIEW_MESSAGES.keys;
+    const keys = this.last?.status === 'pass' ? VIEW_MESSAGES.keysPassed : VIEW_MESSAGES.keys;
+    // The screen is redrawn on every save: the viewer's address stays on it once it is open.
+    return this.viewer.url === undefined ? keys : `${keys}\n${VIEW_MESSAGES.viewerLine(this.viewer.url)}`;
   }
 
   /** The learner's files, as links a terminal can open. */
