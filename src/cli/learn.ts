@@ -5,6 +5,7 @@ import { DEFAULT_TEST_TIMEOUT_MS } from '../runner/grade.ts';
 import type { ExerciseResult } from '../runner/results.ts';
 import { LEARN_USAGE, parseLearnArgs, UsageError } from './args.ts';
 import { WatchSession } from './watch-session.ts';
+import { learnViewer } from '../viewer/live.ts';
 import { pickExercise } from './menu.ts';
 import { terminalPaint } from './paint.ts';
 import { leftOutWarning, selectExercises } from './select.ts';
@@ -45,7 +46,8 @@ export async function learnCommand(argv: readonly string[]): Promise<number> {
     const settings = resolveExport(process.env, { off: args.noExport, workshop: source && { file: source.file, otlp: source.data.otlp } });
     const identity = settings ? await learnerIdentity(args.root) : undefined;
     // Nothing leaves the machine unseen: where results go is the first thing said.
-    if (settings && identity) console.error(paint.yellow(EXPORT_MESSAGES.banner(settings, identity.learner)));
+    const banner = settings && identity ? EXPORT_MESSAGES.banner(settings, identity.learner) : undefined;
+    if (banner) console.error(paint.yellow(banner));
     if (catalog.problems.length > 0) console.error(paint.yellow(leftOutWarning(catalog.problems)));
     const workshop = source ? resolveWorkshop(source, catalog) : undefined;
     const shown = workshop ? workshopCatalog(catalog, workshop) : catalog;
@@ -61,12 +63,22 @@ export async function learnCommand(argv: readonly string[]): Promise<number> {
         open ??= await pickExercise(shown, progress, paint, await changedExercises(args.root, shown.exercises), workshop?.title);
         if (!open) return 0;
         const onGraded = exporter ? [exporter.onGraded] : [];
-        const exit = await new WatchSession(open, { root: args.root, catalog: shown, progress, grader, paint, colour, onGraded }).run();
+        const exit = await new WatchSession(open, {
+          root: args.root,
+          catalog: shown,
+          progress,
+          grader,
+          paint,
+          colour,
+          onGraded,
+          ...(banner ? { banner } : {}),
+          ...(workshop?.solutionsBeforePass === false ? { solutionsBeforePass: false } : {}),
+        }).run();
         if (exit.action === 'quit') return 0;
         open = exit.action === 'open' ? exit.exercise : undefined;
       }
     } finally {
-      await Promise.all([grader.close(), exporter?.flush()]);
+      await Promise.all([grader.close(), exporter?.flush(), learnViewer().close()]);
     }
   } catch (error) {
     // Ctrl-C in the menu: inquirer rejects with ExitPromptError.

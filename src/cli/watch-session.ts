@@ -34,6 +34,7 @@ export const VIEW_MESSAGES = {
   notYet: 'n moves on once every check passes. Press l for the list to pick another exercise.',
   noMoreHints: 'No more hints: press s to see the reference solution as a diff.',
   hint: (n: number, of: number) => `Hint ${n}/${of}:`,
+  solutionAfterPass: 'This workshop shows the reference solution once the exercise passes. Press h for a hint.',
   confirmSolution: 'This exercise does not pass yet. Press s again to see the reference solution anyway, any other key to keep trying.',
   confirmReset: (id: string) => `Reset ${id} to its starter? Your current files are copied to .workbook/backups/ first. Press y to reset, any other key to cancel.`,
   resetDone: (backup: string) => `Reset. Your previous files are in ${backup}`,
@@ -54,6 +55,10 @@ export interface ViewContext {
   colour: boolean;
   input?: NodeJS.ReadStream;
   output?: NodeJS.WriteStream;
+  /** A workshop that shows the reference solution only after a pass (workshop.json `solutionsBeforePass: false`). */
+  solutionsBeforePass?: boolean;
+  /** A line kept under the key bar on every screen (where results are exported, and how to stop it). */
+  banner?: string;
   /** Told of every graded run (the workshop export, the trace viewer); a listener that throws is reported, not fatal. */
   onGraded?: readonly ((exercise: Exercise, result: ExerciseResult) => unknown)[];
   /** The trace viewer the v key opens; by default the one of this process, shared by every exercise. */
@@ -187,6 +192,9 @@ export class WatchSession {
   }
 
   private async solution(): Promise<void> {
+    if (this.last?.status !== 'pass' && this.ctx.solutionsBeforePass === false && !this.ctx.progress.isDone(this.exercise.id)) {
+      return this.say(this.ctx.paint.yellow(VIEW_MESSAGES.solutionAfterPass));
+    }
     if (this.last?.status !== 'pass') {
       this.confirming = 'solution';
       return this.say(this.ctx.paint.yellow(VIEW_MESSAGES.confirmSolution));
@@ -311,7 +319,8 @@ export class WatchSession {
   private keyBar(): string {
     const keys = this.last?.status === 'pass' ? VIEW_MESSAGES.keysPassed : VIEW_MESSAGES.keys;
     // The screen is redrawn on every save: the viewer's address stays on it once it is open.
-    return this.viewer.url === undefined ? keys : `${keys}\n${VIEW_MESSAGES.viewerLine(this.viewer.url)}`;
+    const lines = [keys, ...(this.viewer.url === undefined ? [] : [VIEW_MESSAGES.viewerLine(this.viewer.url)]), ...(this.ctx.banner ? [this.ctx.banner] : [])];
+    return lines.join('\n');
   }
 
   /** The learner's files, as links a terminal can open. */

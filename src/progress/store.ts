@@ -112,6 +112,7 @@ export function serializeProgress(state: ProgressFile): string {
       passedAt: e.passedAt,
       hintsShown: e.hintsShown,
       solutionViewed: e.solutionViewed,
+      ...(e.opened ? { opened: true } : {}),
     };
   }
   return `${JSON.stringify({ version: state.version, exercises, current: state.current }, null, 2)}\n`;

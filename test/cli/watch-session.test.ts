@@ -68,6 +68,30 @@ describe('a watch session that meets trouble keeps going', () => {
     }
   });
 
+  it('keeps the solution for after a pass when the workshop says so, and keeps the banner on screen', async () => {
+    const { store } = await ProgressStore.open(workbook.root);
+    const grader = new Grader({ root: workbook.root, target: 'exercises', testTimeoutMs: 3000, isolate: true });
+    const terminal = new FakeTerminal();
+    const exercise = catalog.byId('fails');
+    if (!exercise) throw new Error('no exercise fails');
+    const session = new WatchSession(exercise, {
+      root: workbook.root, catalog, progress: store, grader, paint: plain, colour: false,
+      input: terminal.input, output: terminal.output, solutionsBeforePass: false, banner: 'Results go to http://collector.test:4318',
+    });
+    try {
+      const exit = session.run();
+      await terminal.waitFor('2 + 3: expected -1 to be 5');
+      await terminal.waitFor('Results go to http://collector.test:4318');
+      terminal.press('s');
+      await terminal.waitFor('This workshop shows the reference solution once the exercise passes.');
+      expect(terminal.screen).not.toContain('Press s again');
+      terminal.press('q');
+      expect(await exit).toEqual({ action: 'quit' });
+    } finally {
+      await grader.close();
+    }
+  });
+
   it('says the grader could not start, and checks again on the next save or c', async () => {
     const { store } = await ProgressStore.open(workbook.root);
     // A grader whose folder does not exist cannot be started: the fork itself fails.

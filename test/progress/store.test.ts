@@ -52,6 +52,15 @@ describe('ProgressStore', () => {
     await expect(fs.access(path.join(root, '.workbook'))).rejects.toThrow();
   });
 
+  it('remembers across saves that an exercise was opened in learn', async () => {
+    const { store } = await ProgressStore.open(root);
+    store.markOpened('bulkhead');
+    await store.save();
+    const { store: again } = await ProgressStore.open(root);
+    expect(again.get('bulkhead')?.opened).toBe(true);
+    expect(again.get('first-span')?.opened).toBeUndefined();
+  });
+
   it('saves and reads back the documented shape', async () => {
     const { store } = await ProgressStore.open(root, steppingClock());
     store.record('first-span', 'pass'); // 14:00
