@@ -1,0 +1,12 @@
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/**
+ * The top-level fields whose values differ between legacy's answer and modern's, sorted by name.
+ * A field only one side has differs; values are compared as data, so the order of an object's keys
+ * does not matter, the order of an array's items does.
+ */
+export function differingFields(legacy: JsonObject, modern: JsonObject): string[] {
+  // TODO: the names of the top-level fields whose values differ, sorted.
+  return [];
+}

@@ -1,0 +1,101 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_PATH,
+} from '@opentelemetry/semantic-conventions';
+import { systemClock, type Clock, type HttpHandler } from '#kit';
+import { differingFields, type JsonObject } from './compare.ts';
+import { inRollout } from './rollout.ts';
+import { findRule, type RouteRule } from './routes.ts';
+import { callUpstream, type UpstreamAnswer } from './upstream.ts';
+
+const tracer = trace.getTracer('tracecraft.facade');
+
+/** Which side served the request: `legacy`, `modern`, or `shadow` (legacy served, modern was compared). */
+export const ATTR_MIGRATION_ROUTE = 'app.migration.route';
+/** On the CLIENT span of a shadow call. */
+export const ATTR_MIGRATION_SHADOW = 'app.migration.shadow';
+export const MISMATCH_EVENT = 'app.migration.mismatch';
+export const ATTR_MISMATCH_FIELDS = 'app.migration.mismatch.fields';
+/** The rollout key: who is asking. */
+export const USER_HEADER = 'x-user-id';
+
+export type MigrationRoute = 'legacy' | 'modern' | 'shadow';
+
+export interface FacadeOptions {
+  legacyUrl: string;
+  modernUrl: string;
+  routes: readonly RouteRule[];
+  /** How long a shadow call may run before it is cut off. */
+  shadowTimeoutMs: number;
+  clock?: Clock;
+}
+
+/** The strangler fig's facade: every request comes here, and goes on to legacy or modern. */
+export function createFacade(options: FacadeOptions): HttpHandler {
+  const clock = options.clock ?? systemClock;
+
+  /** Calls modern with legacy's request and compares the answers. Never rejects, never reaches the client. */
+  function shadow(url: string, served: Promise<UpstreamAnswer>): Promise<void> {
+    // TODO: a span "shadow" (active, so the modern call is its child) that calls modern with
+    //       app.migration.shadow=true, cut off through an AbortSignal after options.shadowTimeoutMs
+    //       on `clock`; when both answered 2xx, compare the bodies with differingFields and record a
+    //       mismatch as the event app.migration.mismatch with app.migration.mismatch.fields.
+    //       A failure here must never reach the client.
+    return Promise.resolve();
+  }
+
+  return (request, response) => {
+    if (request.method !== 'GET') {
+      response.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    const url = request.url ?? '/';
+    const path = url.split('?', 1)[0] ?? '/';
+    const rule = findRule(options.routes, path);
+    const httpRoute = rule === undefined ? '/*' : `${rule.prefix}/*`;
+    const route = decideRoute(rule, request.headers);
+    const attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: 'GET',
+      [ATTR_URL_PATH]: path,
+      [ATTR_HTTP_ROUTE]: httpRoute,
+    };
+    // TODO: record the route on the SERVER span (app.migration.route), send it to the side it
+    //       names, and in shadow mode call shadow() too, inside this span and without waiting for it.
+    return tracer.startActiveSpan(`GET ${httpRoute}`, { kind: SpanKind.SERVER, attributes }, async (span) => {
+      try {
+        const answer = callUpstream('legacy', options.legacyUrl, url);
+        const sent = send(response, await answer.catch(() => BAD_GATEWAY));
+        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, sent.status);
+        if (sent.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      } finally {
+        span.end();
+      }
+    });
+  };
+}
+
+/** Where this request goes: a rollout sends a stable share of the users to modern. */
+function decideRoute(rule: RouteRule | undefined, headers: IncomingHttpHeaders): MigrationRoute {
+  // TODO: the rule's migration decides; a rollout asks inRollout(<the x-user-id header>, percent),
+  //       and a request with no user stays on legacy. No rule: legacy.
+  return 'legacy';
+}
+
+const BAD_GATEWAY: UpstreamAnswer = {
+  status: 502,
+  contentType: 'application/json',
+  body: JSON.stringify({ error: 'the service behind the facade did not answer' }),
+};
+
+function isSuccess(answer: UpstreamAnswer): boolean {
+  return answer.status >= 200 && answer.status < 300;
+}
+
+function send(response: ServerResponse, answer: UpstreamAnswer): UpstreamAnswer {
+  response.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body);
+  return answer;
+}
