@@ -18,8 +18,8 @@ async function main(): Promise<void> {
     events: {
       moduleQueued: (file) => send({ type: 'module-queued', runId, file }),
       moduleStart: (file) => send({ type: 'module-start', runId, file }),
-      moduleCollected: (file) => send({ type: 'module-collected', runId, file }),
-      testStart: (file, name) => send({ type: 'test-start', runId, file, name }),
+      moduleCollected: (file, limitMs) => send({ type: 'module-collected', runId, file, limitMs }),
+      testStart: (file, name, limitMs) => send({ type: 'test-start', runId, file, name, limitMs }),
       testEnd: (file, name) => send({ type: 'test-end', runId, file, name }),
       moduleEnd: (result) => send({ type: 'module-end', runId, result }),
     },

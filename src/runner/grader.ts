@@ -29,7 +29,7 @@ export interface RunOutcome {
 type FileState =
   | { state: 'pending' }
   | { state: 'loading'; since: number }
-  | { state: 'testing'; test: string | undefined; since: number }
+  | { state: 'testing'; test: string | undefined; since: number; limitMs: number }
   | { state: 'done' };
 
 export const DEFAULT_LOAD_TIMEOUT_MS = 6_000;
@@ -182,6 +182,7 @@ export class Grader {
     const runId = ++this.runCounter;
     const states = new Map<string, FileState>(files.map((f) => [f, { state: 'pending' }]));
     const results = new Map<string, ModuleResult>();
+    const limits = new Map<string, number>();
     let lastNews = performance.now();
     return new Promise((resolve) => {
       child.ref();
@@ -212,9 +213,14 @@ export class Grader {
         if (message.type === 'module-queued') states.set(message.file, { state: 'loading', since: now });
         // Vitest batches test updates, so a worker stuck in a loop may never report the test it is in:
         // after collection, any silence longer than a check's limit means it is stuck.
-        if (message.type === 'module-collected') states.set(message.file, { state: 'testing', test: undefined, since: now });
-        if (message.type === 'test-start') states.set(message.file, { state: 'testing', test: message.name, since: now });
-        if (message.type === 'test-end') states.set(message.file, { state: 'testing', test: undefined, since: now });
+        // A check's own time limit counts; between checks, the longest limit of the file's checks.
+        const fileLimit = (file: string): number => limits.get(file) ?? this.options.testTimeoutMs;
+        if (message.type === 'module-collected') {
+          limits.set(message.file, message.limitMs);
+          states.set(message.file, { state: 'testing', test: undefined, since: now, limitMs: message.limitMs });
+        }
+        if (message.type === 'test-start') states.set(message.file, { state: 'testing', test: message.name, since: now, limitMs: message.limitMs });
+        if (message.type === 'test-end') states.set(message.file, { state: 'testing', test: undefined, since: now, limitMs: fileLimit(message.file) });
         if (message.type === 'module-end') {
           states.set(message.result.file, { state: 'done' });
           results.set(message.result.file, message.result);
@@ -236,7 +242,7 @@ export class Grader {
       const watchdog = setInterval(() => {
         const now = performance.now();
         for (const [file, state] of states) {
-          if (state.state === 'testing' && now - state.since > this.options.testTimeoutMs + this.graceMs) {
+          if (state.state === 'testing' && now - state.since > state.limitMs + this.graceMs) {
             const memoryMb = residentMb(child.pid);
             const fault: Fault =
               memoryMb !== undefined && memoryMb > RUNAWAY_MEMORY_MB

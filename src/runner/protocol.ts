@@ -12,8 +12,9 @@ export type FromGrader =
   | { type: 'ready' }
   | { type: 'module-queued'; runId: number; file: string }
   | { type: 'module-start'; runId: number; file: string }
-  | { type: 'module-collected'; runId: number; file: string }
-  | { type: 'test-start'; runId: number; file: string; name: string }
+  /** `limitMs`: the longest time limit any of its checks has (a check may set its own). */
+  | { type: 'module-collected'; runId: number; file: string; limitMs: number }
+  | { type: 'test-start'; runId: number; file: string; name: string; limitMs: number }
   | { type: 'test-end'; runId: number; file: string; name: string }
   | { type: 'module-end'; runId: number; result: ModuleResult }
   | { type: 'run-end'; runId: number; unhandled: { file: string | undefined; message: string }[] }

@@ -14,8 +14,9 @@ export interface SessionEvents {
   /** A worker took the file: it is being loaded (transformed and imported) from now on. */
   moduleQueued(file: string): void;
   moduleStart(file: string): void;
-  moduleCollected(file: string): void;
-  testStart(file: string, name: string): void;
+  /** `limitMs`: the longest time limit of the file's checks. */
+  moduleCollected(file: string, limitMs: number): void;
+  testStart(file: string, name: string, limitMs: number): void;
   testEnd(file: string, name: string): void;
   moduleEnd(result: ModuleResult): void;
 }
@@ -85,8 +86,9 @@ export class VitestSession {
               if (!startedAt.has(module.moduleId)) startedAt.set(module.moduleId, performance.now());
               events.moduleStart(module.moduleId);
             },
-            onTestModuleCollected: (module: TestModule) => events.moduleCollected(module.moduleId),
-            onTestCaseReady: (test: TestCase) => events.testStart(test.module.moduleId, test.fullName),
+            onTestModuleCollected: (module: TestModule) =>
+              events.moduleCollected(module.moduleId, Math.max(options.testTimeoutMs, ...[...module.children.allTests()].map((t) => t.options.timeout ?? 0))),
+            onTestCaseReady: (test: TestCase) => events.testStart(test.module.moduleId, test.fullName, test.options.timeout ?? options.testTimeoutMs),
             onTestCaseResult: (test: TestCase) => events.testEnd(test.module.moduleId, test.fullName),
             onTestModuleEnd: (module: TestModule) => {
               const began = startedAt.get(module.moduleId) ?? performance.now();
