@@ -33,3 +33,5 @@ export { useInstrumentations, importTarget, withoutTracing } from './instrumenta
 export type { InstrumentationOptions } from './instrumentation.ts';
 export { postgresSchema, redisPrefix, rabbitmqNames, natsNames, serverUrl, ServerNotFoundError, SERVER_TEXT } from './servers.ts';
 export type { CheckSchema, CheckRedis, CheckRabbitmq, CheckNats } from './servers.ts';
+export { useSpanRecorder, recordedTraces, RECORDER_AUTHORING } from './recorder.ts';
+export type { SpanRecorder, SpanRecorderOptions } from './recorder.ts';
