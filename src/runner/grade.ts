@@ -109,8 +109,14 @@ export async function gradeWith(grader: Grader, exercises: readonly Exercise[], 
  */
 export async function gradeOnce(exercises: readonly Exercise[], options: GradeOptions, started?: Grader): Promise<ExerciseResult[]> {
   const grader = started ?? createGrader(options);
+  // An exercise on a server loads an instrumented client (pg, ioredis, amqplib) that must load after
+  // its instrumentation, in a thread where no other exercise loaded it first: it never shares one.
+  const apart = grader.isolated ? [] : exercises.filter((e) => e.servers.length > 0);
   try {
-    return await gradeWith(grader, exercises, options);
+    const shared = await gradeWith(grader, exercises.filter((e) => !apart.includes(e)), options);
+    const own = apart.length > 0 ? await gradeOnce(apart, { ...options, isolate: true }) : [];
+    const byId = new Map([...shared, ...own].map((result) => [result.id, result]));
+    return exercises.map((exercise) => byId.get(exercise.id) as ExerciseResult);
   } finally {
     await grader.close();
   }

@@ -63,6 +63,11 @@ export class Grader {
 
   constructor(private readonly options: GraderOptions) {}
 
+  /** Whether every checker file gets a thread of its own. */
+  get isolated(): boolean {
+    return this.options.isolate;
+  }
+
   private get graceMs(): number {
     return this.options.graceMs ?? 1500;
   }
