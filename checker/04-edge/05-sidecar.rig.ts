@@ -50,6 +50,9 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** How long the learner's sidecar may take to print that it listens: well inside a check's limit. */
+const READY_MS = 3000;
+
 /**
  * Starts the app and the sidecar in front of it, at the same time: each start is mostly node loading
  * the SDK. The app is traced only for the checks that read its spans (`tracedApp`).
@@ -66,6 +69,8 @@ export async function startPair(otlp: OtlpReceiver, options: { timeoutMs?: numbe
       name: 'your sidecar',
       env: { ...telemetry, PORT: String(sidecarPort), APP_URL: `http://127.0.0.1:${appPort}`, APP_TIMEOUT_MS: String(timeoutMs), OTEL_SERVICE_NAME: sidecarName },
       ready: READY,
+      // Well inside a check's limit: a sidecar stuck at load is said to be so, with what it printed.
+      readyTimeoutMs: READY_MS,
     }),
   ]);
   return { app, sidecar, appPort, appName, sidecarName, timeoutMs };

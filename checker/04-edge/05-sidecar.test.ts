@@ -8,7 +8,7 @@ const otlp = useOtlpReceiver();
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade'];
 /** Checks that start two node processes with the SDK need more than the default time limit of a check. */
-const PROCESS_CHECK = { timeout: 4000 };
+const PROCESS_CHECK = { timeout: 6000 };
 /** How long a check waits for spans to arrive: both processes send a batch every 50 ms. */
 const SPANS_MS = 1000;
 

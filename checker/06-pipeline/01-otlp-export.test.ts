@@ -29,7 +29,12 @@ const ANSWER_MS = 700;
 /** What the checks add to the grace period before calling the exit late: the process's own start of a timer and exit. */
 const EXIT_SLACK_MS = 800;
 /** Process checks start a node process with the SDK: more than the default time limit of a check. */
-const PROCESS_CHECK = { timeout: 4000 };
+const PROCESS_CHECK = { timeout: 6000 };
+/**
+ * How long the service may take to print `listening on`: well inside a check's limit, so that a
+ * service stuck at load (a loop, an await that never settles) is said to be so, with what it printed.
+ */
+const READY_MS = 3000;
 const RESOURCE_VARIABLES = ['OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES'] as const;
 
 /**
@@ -178,6 +183,7 @@ function startService(env: Record<string, string>): Promise<ChildService> {
   return startProcess(path.join(targetFolder(EXERCISE), 'service.ts'), {
     env: { PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, ...env },
     ready: READY,
+    readyTimeoutMs: READY_MS,
   });
 }
 
